@@ -1,0 +1,232 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"whereabouts/geo"
+	"whereabouts/pgcluster/pgtest"
+	"whereabouts/store"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func open(t *testing.T) (*store.Store, string) {
+	t.Helper()
+	dsn := pgtest.NewDB(t)
+	s, err := store.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s, dsn
+}
+
+func person(t *testing.T, s *store.Store, name string) int64 {
+	t.Helper()
+	p, err := s.CreatePerson(context.Background(), name, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.ID
+}
+
+func pos(lon, lat float64, at time.Time) geo.Position {
+	return geo.Position{Point: geo.Point{Lon: lon, Lat: lat}, RecordedAt: at}
+}
+
+type feature struct {
+	ID       int64 `json:"id"`
+	Geometry *struct {
+		Coordinates []float64 `json:"coordinates"`
+	} `json:"geometry"`
+	Properties map[string]any `json:"properties"`
+}
+
+func decode(t *testing.T, b []byte) feature {
+	t.Helper()
+	var f feature
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	return f
+}
+
+func TestTriggerPayloadIsTheFeatureTheAPIReturns(t *testing.T) {
+	ctx := context.Background()
+	s, dsn := open(t)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "LISTEN person_updated"); err != nil {
+		t.Fatal(err)
+	}
+	id := person(t, s, "Ada")
+	acc := 4.5
+	p := pos(-122.41, 37.77, time.Date(2026, 1, 2, 3, 4, 5, 678000000, time.UTC))
+	p.AccuracyM = &acc
+	got, err := s.UpdateLocation(ctx, id, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	n, err := conn.WaitForNotification(wctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.Person(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Payload != string(stored) || string(got) != string(stored) {
+		t.Fatalf("payload %s\nGET     %s\nPUT     %s", n.Payload, stored, got)
+	}
+	ev, err := geo.DecodePersonFeature([]byte(n.Payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.ID != id || ev.Version != 1 || ev.Point != p.Point || !ev.RecordedAt.Equal(p.RecordedAt) {
+		t.Fatalf("decoded %+v", ev)
+	}
+	f := decode(t, stored)
+	if f.Properties["name"] != "Ada" || f.Properties["accuracy_m"] != 4.5 || f.Properties["recorded_at"] != "2026-01-02T03:04:05.678000Z" {
+		t.Fatalf("properties %v", f.Properties)
+	}
+}
+
+func TestOlderFixGoesToHistoryButDoesNotMoveThePerson(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	id := person(t, s, "Bob")
+	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	if _, err := s.UpdateLocation(ctx, id, pos(1, 1, t0.Add(30*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	f, err := s.UpdateLocation(ctx, id, pos(2, 2, t0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := decode(t, f)
+	if got.Geometry.Coordinates[0] != 1 || got.Properties["version"] != 1.0 {
+		t.Fatalf("older fix moved the person: %s", f)
+	}
+}
+
+func TestBatchAppliesKnownPeopleInOrderAndReportsUnknown(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	a, b := person(t, s, "A"), person(t, s, "B")
+	t0 := time.Now().UTC().Add(-time.Minute)
+	res, err := s.UpdateLocations(ctx, []store.Update{
+		{PersonID: a, Position: pos(1, 1, t0)},
+		{PersonID: 999999, Position: pos(1, 1, t0)},
+		{PersonID: a, Position: pos(2, 2, t0.Add(time.Second))},
+		{PersonID: b, Position: pos(3, 3, t0)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(res[1].Err, store.ErrNotFound) {
+		t.Fatalf("unknown person: %v", res[1].Err)
+	}
+	for _, i := range []int{0, 2, 3} {
+		if res[i].Err != nil || !res[i].Moved {
+			t.Fatalf("item %d: %+v", i, res[i])
+		}
+	}
+	if v := decode(t, res[2].Feature).Properties["version"]; v != 2.0 {
+		t.Fatalf("second fix of A in one batch: version %v, want 2", v)
+	}
+}
+
+func TestChangesSinceSeesTransactionsThatCommitOutOfOrder(t *testing.T) {
+	ctx := context.Background()
+	s, dsn := open(t)
+	a, b := person(t, s, "A"), person(t, s, "B")
+	_, cur, err := s.ChangesSince(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A transaction that started first (lower xid) but commits last must
+	// still be seen by a reader that resumes from the cursor it was given.
+	slow, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close(ctx)
+	tx, err := slow.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "UPDATE person SET loc = 'POINT(5 5)', version = version + 1 WHERE id = $1", a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateLocation(ctx, b, pos(6, 6, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	first, cur2, err := s.ChangesSince(ctx, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != 1 || decode(t, first[0]).ID != b {
+		t.Fatalf("first read: %s", first)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second, _, err := s.ChangesSince(ctx, cur2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[int64]bool{}
+	for _, f := range second {
+		ids[decode(t, f).ID] = true
+	}
+	if !ids[a] {
+		t.Fatalf("late commit of A missed after cursor %d: %s", cur2, second)
+	}
+	if err := s.DeletePerson(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	third, _, err := s.ChangesSince(ctx, cur2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := geo.DecodePersonFeature(third[len(third)-1])
+	if err != nil || !ev.Deleted || ev.ID != a {
+		t.Fatalf("tombstone: %+v %v (%s)", ev, err, third)
+	}
+}
+
+func TestSnapshotFiltersByBBoxAcrossTheAntimeridian(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	now := time.Now()
+	east, west, far := person(t, s, "E"), person(t, s, "W"), person(t, s, "F")
+	for id, lon := range map[int64]float64{east: 179.5, west: -179.5, far: 0} {
+		if _, err := s.UpdateLocation(ctx, id, pos(lon, 0, now)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	box, _ := geo.NewBBox([]float64{179, -1, -179, 1})
+	got, err := s.Snapshot(ctx, geo.Filter{BBox: &box})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || decode(t, got[0]).ID != east || decode(t, got[1]).ID != west {
+		t.Fatalf("snapshot: %s", got)
+	}
+	got, err = s.Snapshot(ctx, geo.Filter{IDs: []int64{far}})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("ids filter: %s %v", got, err)
+	}
+}
