@@ -1,0 +1,30 @@
+package api
+
+import (
+	"net/http"
+
+	"whereabouts/static"
+)
+
+// Handler returns every route of the service. Nothing is registered
+// anywhere else.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	admin, anyToken := s.auth(adminOnly), s.auth(deviceOrAdmin)
+
+	mux.Handle("POST /api/v1/people", admin(s.createPerson))
+	mux.Handle("GET /api/v1/people", anyToken(s.listPeople))
+	mux.Handle("GET /api/v1/people/{id}", anyToken(s.getPerson))
+	mux.Handle("DELETE /api/v1/people/{id}", admin(s.deletePerson))
+	mux.Handle("PUT /api/v1/people/{id}/location", anyToken(s.putLocation))
+	mux.Handle("POST /api/v1/locations", anyToken(s.postLocations))
+	mux.Handle("GET /api/v1/stream", anyToken(s.streamWebSocket))
+
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /config.json", s.pageConfig)
+	mux.Handle("/", static.Handler())
+	mux.HandleFunc("/api/", s.notFound)
+
+	return s.recoverPanics(s.logRequests(mux))
+}

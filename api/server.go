@@ -1,0 +1,35 @@
+// Package api is the HTTP face of Whereabouts: every route, its handlers,
+// authentication, and the JSON error body.
+package api
+
+import (
+	"log/slog"
+	"time"
+
+	"whereabouts/notify"
+	"whereabouts/store"
+)
+
+// Config is what the API needs to know beyond its dependencies.
+type Config struct {
+	AdminToken       string
+	DevicesSeeOthers bool   // device tokens may read everyone's live position
+	TileURL          string // map tiles for the page; empty means none
+	TileAttribution  string
+}
+
+// Server holds the dependencies every handler shares.
+type Server struct {
+	cfg    Config
+	store  *store.Store
+	stream *notify.WebSocket
+	ready  func() bool // the listener is connected and caught up
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// New wires the API. ready reports whether the live pipeline is up, for
+// /readyz.
+func New(cfg Config, st *store.Store, stream *notify.WebSocket, ready func() bool, log *slog.Logger) *Server {
+	return &Server{cfg: cfg, store: st, stream: stream, ready: ready, log: log, now: time.Now}
+}

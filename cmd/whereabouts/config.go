@@ -1,0 +1,100 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+)
+
+// config is everything serve and migrate read from flags and the
+// environment. Flags win over the environment.
+type config struct {
+	Addr             string
+	DatabaseURL      string
+	DataDir          string
+	AdminToken       string
+	DevicesSeeOthers bool
+	TileURL          string
+	TileAttribution  string
+	Migrate          bool
+	Simulate         int
+	LogLevel         slog.Level
+	LogJSON          bool
+	Args             []string // positional arguments after the flags
+}
+
+const (
+	defaultTileURL         = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+	defaultTileAttribution = `&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors`
+)
+
+// parseConfig reads the environment first, then flags that override it.
+func parseConfig(name string, args []string, getenv func(string) string, stdout io.Writer) (config, error) {
+	env := func(key, def string) string {
+		if v, ok := lookup(getenv, key); ok {
+			return v
+		}
+		return def
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	var c config
+	var logLevel string
+	fs.StringVar(&c.Addr, "addr", env("WHEREABOUTS_ADDR", "127.0.0.1:8080"), "listen address (WHEREABOUTS_ADDR)")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("WHEREABOUTS_DATABASE_URL", ""), "PostgreSQL URL; empty runs an embedded cluster in -data-dir (WHEREABOUTS_DATABASE_URL)")
+	fs.StringVar(&c.DataDir, "data-dir", env("WHEREABOUTS_DATA_DIR", "./data"), "embedded database and generated admin token (WHEREABOUTS_DATA_DIR)")
+	fs.StringVar(&c.TileURL, "tile-url", env("WHEREABOUTS_TILE_URL", defaultTileURL), "map tile URL template; empty for a plain background (WHEREABOUTS_TILE_URL)")
+	fs.StringVar(&c.TileAttribution, "tile-attribution", env("WHEREABOUTS_TILE_ATTRIBUTION", defaultTileAttribution), "map tile attribution HTML (WHEREABOUTS_TILE_ATTRIBUTION)")
+	fs.IntVar(&c.Simulate, "simulate", 0, "also walk this many demo people around (0: none)")
+	fs.StringVar(&logLevel, "log-level", env("WHEREABOUTS_LOG_LEVEL", "info"), "debug, info, warn or error (WHEREABOUTS_LOG_LEVEL)")
+	fs.BoolVar(&c.LogJSON, "log-json", env("WHEREABOUTS_LOG_FORMAT", "text") == "json", "log JSON lines (WHEREABOUTS_LOG_FORMAT=json)")
+	migrate := fs.Bool("migrate", true, "apply migrations on start (WHEREABOUTS_MIGRATE)")
+	seeOthers := fs.Bool("devices-see-others", true, "device tokens may read everyone's live position (WHEREABOUTS_DEVICES_SEE_OTHERS)")
+	var err error
+	if *migrate, err = envBool(getenv, "WHEREABOUTS_MIGRATE", true); err != nil {
+		return c, err
+	}
+	if *seeOthers, err = envBool(getenv, "WHEREABOUTS_DEVICES_SEE_OTHERS", true); err != nil {
+		return c, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	c.Migrate, c.DevicesSeeOthers, c.Args = *migrate, *seeOthers, fs.Args()
+	if c.TileURL == "none" {
+		c.TileURL = ""
+	}
+	c.AdminToken = getenv("WHEREABOUTS_ADMIN_TOKEN")
+	if err := c.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
+		return c, fmt.Errorf("log level %q: %w", logLevel, err)
+	}
+	return c, nil
+}
+
+func lookup(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	return v, v != ""
+}
+
+func envBool(getenv func(string) string, key string, def bool) (bool, error) {
+	v, ok := lookup(getenv, key)
+	if !ok {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return false, fmt.Errorf("%s=%q is not true or false", key, v)
+	}
+	return b, nil
+}
+
+func (c config) logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
