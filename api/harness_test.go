@@ -1,0 +1,140 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"whereabouts/api"
+	"whereabouts/notify"
+	"whereabouts/pgcluster/pgtest"
+	"whereabouts/store"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+const adminToken = "test-admin-token"
+
+// service is a real API over a real database, listener and hub.
+type service struct {
+	t     *testing.T
+	url   string
+	store *store.Store
+}
+
+func newService(t *testing.T, cfg api.Config) *service {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	dsn := pgtest.NewDB(t)
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	connCfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	hub := notify.NewHub(notify.HubConfig{Log: log})
+	listener := &notify.Listener{ConnConfig: connCfg, Hub: hub, Source: st, Log: log}
+	done := make(chan struct{})
+	go func() { listener.Run(ctx); close(done) }()
+	ws := &notify.WebSocket{Hub: hub, Source: st, Log: log}
+	if cfg.AdminToken == "" {
+		cfg.AdminToken = adminToken
+	}
+	srv := httptest.NewServer(api.New(cfg, st, ws, listener.Ready, log).Handler())
+	t.Cleanup(func() {
+		hub.Close()
+		srv.Close()
+		cancel()
+		<-done
+		st.Close()
+	})
+	return &service{t: t, url: srv.URL, store: st}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Fatalf("status %d, body %q is not a JSON object: %v", r.status, r.body, err)
+	}
+	return v
+}
+
+// errorCode returns error.code, failing unless the body is the API's error
+// shape with a message.
+func (r response) errorCode(t *testing.T) string {
+	t.Helper()
+	e, ok := r.json(t)["error"].(map[string]any)
+	if !ok || e["message"] == "" || e["message"] == nil {
+		t.Fatalf("status %d: body %s is not {\"error\":{\"code\",\"message\"}}", r.status, r.body)
+	}
+	return e["code"].(string)
+}
+
+func (s *service) do(method, path, token, contentType string, body []byte) response {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.url+path, bytes.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func (s *service) call(method, path, token, body string) response {
+	s.t.Helper()
+	ct := ""
+	if body != "" {
+		ct = "application/json"
+	}
+	return s.do(method, path, token, ct, []byte(body))
+}
+
+// newPerson creates a person through the API and returns its id and token.
+func (s *service) newPerson(name string) (int64, string) {
+	s.t.Helper()
+	r := s.call("POST", "/api/v1/people", adminToken, `{"name":"`+name+`"}`)
+	if r.status != http.StatusCreated {
+		s.t.Fatalf("create %s: %d %s", name, r.status, r.body)
+	}
+	v := r.json(s.t)
+	return int64(v["id"].(float64)), v["token"].(string)
+}
+
+func nowJSON(offset time.Duration) string {
+	return `"` + time.Now().Add(offset).UTC().Format(time.RFC3339Nano) + `"`
+}
+
+func path(id int64, suffix string) string {
+	return "/api/v1/people/" + strconv.FormatInt(id, 10) + suffix
+}
