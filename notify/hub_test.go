@@ -1,0 +1,169 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"whereabouts/geo"
+)
+
+func TestHubRoutesEventsThroughEachFilter(t *testing.T) {
+	h := newHub(HubConfig{})
+	src := newFakeSource()
+	subs := map[string]*Subscriber{
+		"everything":    subscribe(t, h, src, geo.Filter{}, Scope{}),
+		"ids 1":         subscribe(t, h, src, geo.Filter{IDs: []int64{1}}, Scope{}),
+		"bbox":          subscribe(t, h, src, geo.Filter{BBox: bbox(0, 0, 10, 10)}, Scope{}),
+		"ids 2 in bbox": subscribe(t, h, src, geo.Filter{IDs: []int64{2}, BBox: bbox(0, 0, 10, 10)}, Scope{}),
+	}
+	got := map[string][]string{}
+	for _, f := range [][]byte{
+		feature(1, 1, 5, 5),
+		feature(2, 1, 5, 5),
+		feature(3, 1, 20, 20),
+		feature(2, 2, 20, 20), // out of the bbox: sent once
+		feature(2, 3, 21, 21), // still out: not sent to bbox subscribers
+		tombstone(1, 2),       // last seen inside
+		tombstone(3, 2),       // last seen outside
+	} {
+		publish(t, h, f)
+		for name, s := range subs { // drain each time so nothing coalesces
+			got[name] = append(got[name], drain(t, s)...)
+		}
+	}
+	want := map[string][]string{
+		"everything":    {"snapshot[]", "update 1@1", "update 2@1", "update 3@1", "update 2@2", "update 2@3", "remove 1", "remove 3"},
+		"ids 1":         {"snapshot[]", "update 1@1", "remove 1"},
+		"bbox":          {"snapshot[]", "update 1@1", "update 2@1", "update 2@2", "remove 1"},
+		"ids 2 in bbox": {"snapshot[]", "update 2@1", "update 2@2"},
+	}
+	for name := range subs {
+		equal(t, name, got[name], want[name])
+	}
+}
+
+func TestHubSendsAMoveOutOfTheBBoxOnce(t *testing.T) {
+	h := newHub(HubConfig{})
+	s := subscribe(t, h, newFakeSource(), geo.Filter{BBox: bbox(170, -10, -170, 10)}, Scope{}) // across the antimeridian
+	var got []string
+	for _, f := range [][]byte{
+		feature(1, 1, 175, 0),  // in
+		feature(1, 2, -175, 1), // in, the other side of 180
+		feature(1, 3, 0, 0),    // out: sent so the map drops it
+		feature(1, 4, 1, 0),    // still out
+		feature(1, 5, 179, 0),  // back in
+	} {
+		publish(t, h, f)
+		got = append(got, drain(t, s)...)
+	}
+	equal(t, "messages", got, []string{"snapshot[]", "update 1@1", "update 1@2", "update 1@3", "update 1@5"})
+}
+
+func TestHubScopeCannotBeWidened(t *testing.T) {
+	h := newHub(HubConfig{})
+	src := newFakeSource(feature(1, 1, 0, 0), feature(2, 1, 0, 0))
+	s := subscribe(t, h, src, geo.Filter{}, Scope{OnlyID: 1})
+	if got := src.lastFilter.IDs; len(got) != 1 || got[0] != 1 {
+		t.Errorf("snapshot asked for ids %v, want [1]", got)
+	}
+	publish(t, h, feature(1, 2, 0, 0))
+	publish(t, h, feature(2, 2, 0, 0))
+	equal(t, "no filter", drain(t, s), []string{"snapshot[1@1]", "update 1@2"})
+
+	if err := s.SetFilter(context.Background(), src, geo.Filter{IDs: []int64{2}}); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, h, feature(1, 3, 0, 0))
+	publish(t, h, feature(2, 3, 0, 0))
+	equal(t, "asking for someone else", drain(t, s), []string{"snapshot[]"})
+
+	if err := s.SetFilter(context.Background(), src, geo.Filter{IDs: []int64{1, 2}}); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, h, feature(2, 4, 0, 0))
+	publish(t, h, feature(1, 4, 0, 0))
+	equal(t, "asking for both", drain(t, s), []string{"snapshot[1@1]", "update 1@4"})
+}
+
+func TestHubQueueKeepsTheLatestEventPerPerson(t *testing.T) {
+	h := newHub(HubConfig{})
+	s := subscribe(t, h, newFakeSource(), geo.Filter{}, Scope{})
+	for v := int64(1); v <= 5; v++ {
+		publish(t, h, feature(1, v, 0, 0))
+	}
+	publish(t, h, feature(2, 1, 0, 0))
+	publish(t, h, feature(1, 6, 0, 0))
+	publish(t, h, feature(3, 1, 0, 0))
+	publish(t, h, tombstone(3, 2))
+	equal(t, "queue", drain(t, s), []string{"snapshot[]", "update 1@6", "update 2@1", "remove 3"})
+}
+
+func TestHubDropsASlowSubscriberAndKeepsServingTheFastOne(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  HubConfig
+	}{
+		{"bounded by entries", HubConfig{MaxQueueEntries: 5}},
+		{"bounded by bytes", HubConfig{MaxQueueBytes: 1000}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHub(tc.cfg)
+			slow := subscribe(t, h, newFakeSource(), geo.Filter{}, Scope{})
+			fast := subscribe(t, h, newFakeSource(), geo.Filter{}, Scope{})
+			var got, want []string
+			want = append(want, "snapshot[]")
+			for id := int64(1); id <= 50; id++ {
+				publish(t, h, feature(id, 1, 0, 0))
+				want = append(want, fmt.Sprintf("update %d@1", id))
+				got = append(got, drain(t, fast)...)
+			}
+			equal(t, "fast subscriber", got, want)
+			select {
+			case <-slow.Done():
+			default:
+				t.Fatal("slow subscriber is still subscribed")
+			}
+			if !errors.Is(slow.Err(), ErrTooSlow) {
+				t.Errorf("slow subscriber closed with %v, want ErrTooSlow", slow.Err())
+			}
+			if n := h.Subscribers(); n != 1 {
+				t.Errorf("hub has %d subscribers, want 1", n)
+			}
+			if msgs := slow.Next(nil); len(msgs) != 0 {
+				t.Errorf("dropped subscriber still has %d messages", len(msgs))
+			}
+		})
+	}
+}
+
+func TestHubDropsReplayedAndStaleEvents(t *testing.T) {
+	h := newHub(HubConfig{})
+	s := subscribe(t, h, newFakeSource(), geo.Filter{}, Scope{})
+	var got []string
+	for _, f := range [][]byte{
+		feature(1, 2, 0, 0),
+		feature(1, 1, 0, 0), // older
+		feature(1, 2, 0, 0), // replayed by a resync
+		tombstone(1, 1),     // older than what we know
+		feature(1, 3, 0, 0),
+		tombstone(1, 3), // a tombstone may repeat the last version
+	} {
+		publish(t, h, f)
+		got = append(got, drain(t, s)...)
+	}
+	equal(t, "messages", got, []string{"snapshot[]", "update 1@2", "update 1@3", "remove 1"})
+}
+
+func TestHubRemoveGoesWhereThePersonWasLastSeen(t *testing.T) {
+	h := newHub(HubConfig{})
+	s := subscribe(t, h, newFakeSource(), geo.Filter{BBox: bbox(0, 0, 10, 10)}, Scope{})
+	publish(t, h, feature(1, 1, 5, 5))
+	publish(t, h, feature(2, 1, 50, 50))
+	drain(t, s)
+	publish(t, h, tombstone(1, 2))
+	publish(t, h, tombstone(2, 2))
+	publish(t, h, tombstone(9, 4)) // never seen: better an extra remove than a stale marker
+	equal(t, "messages", drain(t, s), []string{"remove 1", "remove 9"})
+}

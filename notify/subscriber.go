@@ -1,0 +1,109 @@
+package notify
+
+import (
+	"errors"
+
+	"whereabouts/geo"
+)
+
+// Subscriber is one client's view of the hub: its filter and its outbound
+// queue. A transport drains it with Next whenever Ready fires, and stops when
+// Done is closed.
+type Subscriber struct {
+	hub   *Hub
+	scope Scope
+	ready chan struct{} // capacity 1: "there may be something to drain"
+	done  chan struct{} // closed when the hub drops the subscriber
+
+	// Guarded by hub.mu.
+	m          match
+	q          queue
+	floors     map[int64]int64 // person id -> snapshot version the hub had not reached yet
+	installing bool            // between setting a filter and installing its snapshot
+	gen        uint64          // filter generation; a stale snapshot is not installed
+	closed     bool
+	err        error
+}
+
+// wantsLocked decides whether ev concerns this subscriber. prev and seen are
+// the hub's state of the person before ev.
+func (s *Subscriber) wantsLocked(ev geo.PersonEvent, prev personState, seen bool) bool {
+	if s.closed || !s.m.matchID(ev.ID) {
+		return false
+	}
+	if floor, ok := s.floors[ev.ID]; ok {
+		if (entry{version: ev.Version, deleted: ev.Deleted}).staleFor(floor) {
+			return false
+		}
+		delete(s.floors, ev.ID)
+		return true // the client holds this person from its snapshot
+	}
+	if ev.Deleted {
+		// Not knowing where the person was, a harmless extra remove beats a
+		// marker left on someone's map.
+		return !seen || s.m.matchPoint(prev.point)
+	}
+	// A move out of the bbox is sent once so the map can drop the marker.
+	return s.m.matchPoint(ev.Point) || (seen && s.m.matchPoint(prev.point))
+}
+
+// Next appends every queued message to dst, in order, and empties the queue.
+// The bytes are shared with other subscribers: never modify them.
+func (s *Subscriber) Next(dst [][]byte) [][]byte {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	if s.closed || s.installing {
+		return dst
+	}
+	for _, e := range s.q.entries {
+		dst = append(dst, e.msg)
+	}
+	s.q.reset()
+	return dst
+}
+
+// SendError queues an error message for the client, e.g. about a bad
+// subscribe message; the subscription goes on.
+func (s *Subscriber) SendError(code, message string) {
+	s.hub.mu.Lock()
+	ok := s.hub.enqueueLocked(s, entry{msg: errorMessage(code, message)})
+	s.hub.mu.Unlock()
+	if !ok {
+		s.hub.logDropped(1)
+	}
+}
+
+// Ready fires when there may be messages to drain with Next.
+func (s *Subscriber) Ready() <-chan struct{} { return s.ready }
+
+// Done is closed when the subscriber is dropped; Err then says why.
+func (s *Subscriber) Done() <-chan struct{} { return s.done }
+
+// Err is why the hub dropped the subscriber (ErrTooSlow, ErrHubClosed, a
+// snapshot error), or nil while it is open or after Close.
+func (s *Subscriber) Err() error {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	return s.err
+}
+
+func (s *Subscriber) errLocked() error {
+	if s.err == nil {
+		return errors.New("notify: subscriber closed")
+	}
+	return s.err
+}
+
+// Close unsubscribes. It is safe to call more than once.
+func (s *Subscriber) Close() {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	s.hub.dropLocked(s, nil)
+}
+
+func (s *Subscriber) signal() {
+	select {
+	case s.ready <- struct{}{}:
+	default: // already signalled; the writer will drain everything
+	}
+}
