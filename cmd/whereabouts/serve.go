@@ -27,6 +27,12 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	log := c.logger(stdout)
+	// Listen first, so a busy port fails before anything else starts.
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	defer ln.Close()
 	token, created, err := adminToken(c)
 	if err != nil {
 		return err
@@ -34,12 +40,6 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	if created {
 		fmt.Fprintf(stdout, "\nGenerated an admin token (kept in %s/admin-token):\n\n    %s\n\n", c.DataDir, token)
 	}
-	// Listen first, so a busy port fails before anything else starts.
-	ln, err := net.Listen("tcp", c.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", c.Addr, err)
-	}
-	defer ln.Close()
 	dsn, stopDB, err := database(ctx, c, log)
 	if err != nil {
 		return err

@@ -46,7 +46,8 @@ func startServe(t *testing.T, env map[string]string, args ...string) (string, fu
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	done := make(chan error, 1)
-	args = append([]string{"serve", "-addr", "127.0.0.1:0"}, args...)
+	// A later -data-dir in args wins; the default keeps tokens out of the repo.
+	args = append([]string{"serve", "-addr", "127.0.0.1:0", "-data-dir", t.TempDir()}, args...)
 	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, out) }()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
@@ -118,7 +119,7 @@ func TestServeWithoutADatabaseURLRunsAndStopsAnEmbeddedCluster(t *testing.T) {
 func TestServeFailsAtOnceWhenThePortIsBusy(t *testing.T) {
 	url, _, _ := startServe(t, nil, "-database-url", pgtest.NewDB(t))
 	addr := strings.TrimPrefix(url, "http://")
-	err := run(context.Background(), []string{"serve", "-addr", addr}, func(string) string { return "" }, &syncBuffer{})
+	err := run(context.Background(), []string{"serve", "-addr", addr, "-data-dir", t.TempDir()}, func(string) string { return "" }, &syncBuffer{})
 	if err == nil || !strings.Contains(err.Error(), "listen on") {
 		t.Fatalf("second serve on %s: %v", addr, err)
 	}
