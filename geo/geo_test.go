@@ -1,0 +1,97 @@
+package geo_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"whereabouts/geo"
+)
+
+func TestPositionValidation(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	f := func(v float64) *float64 { return &v }
+	ok := geo.Position{Point: geo.Point{Lon: 4.89, Lat: 52.37}, RecordedAt: now}
+	cases := []struct {
+		name  string
+		edit  func(*geo.Position)
+		field string // "" means valid
+	}{
+		{"a plain fix", func(*geo.Position) {}, ""},
+		{"the poles and the antimeridian", func(p *geo.Position) { p.Lat, p.Lon = -90, 180 }, ""},
+		{"lat 91", func(p *geo.Position) { p.Lat = 91 }, "lat"},
+		{"lon -181", func(p *geo.Position) { p.Lon = -181 }, "lon"},
+		{"NaN lat", func(p *geo.Position) { p.Lat = math.NaN() }, "lat"},
+		{"infinite lon", func(p *geo.Position) { p.Lon = math.Inf(1) }, "lon"},
+		{"no time", func(p *geo.Position) { p.RecordedAt = time.Time{} }, "recorded_at"},
+		{"4 minutes ahead", func(p *geo.Position) { p.RecordedAt = now.Add(4 * time.Minute) }, ""},
+		{"6 minutes ahead", func(p *geo.Position) { p.RecordedAt = now.Add(6 * time.Minute) }, "recorded_at"},
+		{"1970", func(p *geo.Position) { p.RecordedAt = time.Unix(0, 0) }, "recorded_at"},
+		{"battery 1.5", func(p *geo.Position) { p.Battery = f(1.5) }, "battery"},
+		{"heading 361", func(p *geo.Position) { p.HeadingDeg = f(361) }, "heading_deg"},
+		{"negative speed", func(p *geo.Position) { p.SpeedMPS = f(-1) }, "speed_mps"},
+		{"NaN accuracy", func(p *geo.Position) { p.AccuracyM = f(math.NaN()) }, "accuracy_m"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := ok
+			c.edit(&p)
+			err := p.Validate(now)
+			if c.field == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				return
+			}
+			if !geo.IsFieldError(err) || !strings.HasPrefix(err.Error(), c.field+" ") {
+				t.Fatalf("want a FieldError on %s, got %v", c.field, err)
+			}
+		})
+	}
+}
+
+func TestBBox(t *testing.T) {
+	box, err := geo.ParseBBox("170,-10,-170,10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		p    geo.Point
+		want bool
+	}{
+		{geo.Point{Lon: 175, Lat: 0}, true},
+		{geo.Point{Lon: -175, Lat: 0}, true},
+		{geo.Point{Lon: 180, Lat: 10}, true},
+		{geo.Point{Lon: 0, Lat: 0}, false},
+		{geo.Point{Lon: 175, Lat: 11}, false},
+	} {
+		if got := box.Contains(c.p); got != c.want {
+			t.Errorf("antimeridian box contains %v = %v", c.p, got)
+		}
+	}
+	for _, bad := range []string{"1,2,3", "a,b,c,d", "0,10,1,5", "0,0,181,1", "0,-91,1,1"} {
+		if _, err := geo.ParseBBox(bad); !geo.IsFieldError(err) {
+			t.Errorf("ParseBBox(%q) = %v, want a FieldError", bad, err)
+		}
+	}
+}
+
+func TestDecodePersonFeature(t *testing.T) {
+	ev, err := geo.DecodePersonFeature([]byte(`{"type":"Feature","id":7,"geometry":{"type":"Point","coordinates":[4.5,52.1]},"properties":{"version":3,"recorded_at":"2026-01-02T03:04:05.678Z"}}`))
+	if err != nil || ev.ID != 7 || ev.Version != 3 || ev.Point != (geo.Point{Lon: 4.5, Lat: 52.1}) || ev.RecordedAt.UnixMilli()%1000 != 678 {
+		t.Fatalf("decoded %+v, %v", ev, err)
+	}
+	ev, err = geo.DecodePersonFeature([]byte(`{"type":"Feature","id":7,"geometry":null,"properties":{"deleted":true,"version":4}}`))
+	if err != nil || !ev.Deleted || ev.Version != 4 {
+		t.Fatalf("tombstone %+v, %v", ev, err)
+	}
+	for _, bad := range []string{`garbage`, `{"type":"Feature","id":"x","geometry":null,"properties":{"version":1}}`,
+		`{"type":"Feature","id":1,"geometry":{"type":"Point","coordinates":[500,0]},"properties":{"version":1}}`,
+		`{"type":"Feature","id":1,"geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]},"properties":{"version":1}}`,
+		`{"type":"Feature","id":1,"geometry":{"type":"Point","coordinates":[0,0]},"properties":{}}`} {
+		if _, err := geo.DecodePersonFeature([]byte(bad)); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}
