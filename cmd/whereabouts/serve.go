@@ -38,7 +38,8 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	if created {
-		fmt.Fprintf(stdout, "\nGenerated an admin token (kept in %s/admin-token):\n\n    %s\n\n", c.DataDir, token)
+		fmt.Fprintf(stdout, "\nGenerated an admin token (kept in %s/admin-token):\n\n    %s\n\nOpen the map: http://%s/#token=%s\n\n",
+			c.DataDir, token, ln.Addr(), token)
 	}
 	dsn, stopDB, err := database(ctx, c, log)
 	if err != nil {
