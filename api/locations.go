@@ -29,14 +29,15 @@ func (s *Server) putLocation(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	_, pos, err := parsePosition(body, now)
+	var up store.Update
 	if err == nil {
-		err = pos.Validate(now)
+		up, err = s.admit(id, pos, now)
 	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
 	}
-	f, err := s.store.UpdateLocation(r.Context(), id, pos)
+	f, err := s.store.UpdateLocation(r.Context(), up)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -73,6 +74,7 @@ func (s *Server) postLocations(w http.ResponseWriter, r *http.Request) {
 	who, now := principalFrom(r.Context()), s.now()
 	for i, raw := range items {
 		id, pos, err := parsePosition(raw, now)
+		var up store.Update
 		switch {
 		case err != nil:
 		case id == 0:
@@ -80,13 +82,13 @@ func (s *Server) postLocations(w http.ResponseWriter, r *http.Request) {
 		case !who.mayMove(id):
 			err = errForbidden
 		default:
-			err = pos.Validate(now)
+			up, err = s.admit(id, pos, now)
 		}
 		if err != nil {
 			res.Rejected = append(res.Rejected, rejected{Index: i, Error: toError(err)})
 			continue
 		}
-		ups, index = append(ups, store.Update{PersonID: id, Position: pos}), append(index, i)
+		ups, index = append(ups, up), append(index, i)
 	}
 	results, err := s.store.UpdateLocations(r.Context(), ups)
 	if err != nil {

@@ -53,7 +53,7 @@ func (s *Server) auth(level access) func(http.HandlerFunc) http.Handler {
 			h := sha256.Sum256([]byte(token))
 			p := principal{admin: s.cfg.AdminToken != "" && subtle.ConstantTimeCompare(h[:], adminHash[:]) == 1}
 			if !p.admin {
-				id, err := s.store.PersonByToken(r.Context(), token)
+				d, err := s.store.DeviceByToken(r.Context(), token)
 				if errors.Is(err, store.ErrNotFound) {
 					writeError(w, r, s.log, errUnauthorized)
 					return
@@ -62,7 +62,7 @@ func (s *Server) auth(level access) func(http.HandlerFunc) http.Handler {
 					writeError(w, r, s.log, err)
 					return
 				}
-				p.personID = id
+				p.personID = d.PersonID
 			}
 			if level == adminOnly && !p.admin {
 				writeError(w, r, s.log, errForbidden)

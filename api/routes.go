@@ -20,6 +20,12 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/locations", anyToken(s.postLocations))
 	mux.Handle("GET /api/v1/stream", anyToken(s.streamWebSocket))
 
+	// Phone apps, in their own protocols; each authenticates as the app can.
+	mux.HandleFunc("GET /ingest/osmand", s.ingestOsmAnd)
+	mux.HandleFunc("POST /ingest/osmand", s.ingestOsmAnd)
+	mux.HandleFunc("POST /ingest/owntracks", s.ingestOwnTracks)
+	mux.HandleFunc("POST /ingest/overland", s.ingestOverland)
+
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.HandleFunc("GET /config.json", s.pageConfig)
@@ -27,4 +33,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/api/", s.notFound)
 
 	return s.recoverPanics(s.logRequests(mux))
+}
+
+// OsmAndHandler serves the OsmAnd/Traccar adapter at every path, for a second
+// port (WHEREABOUTS_OSMAND_ADDR) so a phone set up for a Traccar server only
+// needs the host changed.
+func (s *Server) OsmAndHandler() http.Handler {
+	return s.recoverPanics(s.logRequests(http.HandlerFunc(s.ingestOsmAnd)))
 }

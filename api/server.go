@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"whereabouts/geo"
 	"whereabouts/notify"
 	"whereabouts/store"
 )
@@ -16,6 +17,7 @@ type Config struct {
 	DevicesSeeOthers bool   // device tokens may read everyone's live position
 	TileURL          string // map tiles for the page; empty means none
 	TileAttribution  string
+	Policy           geo.Policy // zero value: geo.DefaultPolicy
 }
 
 // Server holds the dependencies every handler shares.
@@ -31,5 +33,8 @@ type Server struct {
 // New wires the API. ready reports whether the live pipeline is up, for
 // /readyz.
 func New(cfg Config, st *store.Store, stream *notify.WebSocket, ready func() bool, log *slog.Logger) *Server {
+	if cfg.Policy == (geo.Policy{}) {
+		cfg.Policy = geo.DefaultPolicy
+	}
 	return &Server{cfg: cfg, store: st, stream: stream, ready: ready, log: log, now: time.Now}
 }

@@ -25,8 +25,6 @@ func TestPositionValidation(t *testing.T) {
 		{"NaN lat", func(p *geo.Position) { p.Lat = math.NaN() }, "lat"},
 		{"infinite lon", func(p *geo.Position) { p.Lon = math.Inf(1) }, "lon"},
 		{"no time", func(p *geo.Position) { p.RecordedAt = time.Time{} }, "recorded_at"},
-		{"4 minutes ahead", func(p *geo.Position) { p.RecordedAt = now.Add(4 * time.Minute) }, ""},
-		{"6 minutes ahead", func(p *geo.Position) { p.RecordedAt = now.Add(6 * time.Minute) }, "recorded_at"},
 		{"1970", func(p *geo.Position) { p.RecordedAt = time.Unix(0, 0) }, "recorded_at"},
 		{"battery 1.5", func(p *geo.Position) { p.Battery = f(1.5) }, "battery"},
 		{"heading 361", func(p *geo.Position) { p.HeadingDeg = f(361) }, "heading_deg"},
@@ -37,7 +35,7 @@ func TestPositionValidation(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			p := ok
 			c.edit(&p)
-			err := p.Validate(now)
+			err := p.Validate()
 			if c.field == "" {
 				if err != nil {
 					t.Fatalf("rejected: %v", err)
@@ -46,6 +44,41 @@ func TestPositionValidation(t *testing.T) {
 			}
 			if !geo.IsFieldError(err) || !strings.HasPrefix(err.Error(), c.field+" ") {
 				t.Fatalf("want a FieldError on %s, got %v", c.field, err)
+			}
+		})
+	}
+}
+
+func TestPolicy(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	acc := 250.0
+	fix := func(lat, lon float64, ahead time.Duration) geo.Position {
+		return geo.Position{Point: geo.Point{Lon: lon, Lat: lat}, RecordedAt: now.Add(ahead), Readings: geo.Readings{AccuracyM: &acc}}
+	}
+	strict := geo.Policy{NullIsland: geo.Reject, Future: geo.Flag, Inaccurate: geo.Flag, MaxAccuracyM: 100}
+	cases := []struct {
+		name     string
+		pol      geo.Policy
+		p        geo.Position
+		flag     string
+		rejected bool
+	}{
+		{"default: an ordinary fix", geo.DefaultPolicy, fix(1, 1, 0), "", false},
+		{"default: 0,0 is flagged", geo.DefaultPolicy, fix(0, 0, 0), "null_island", false},
+		{"default: 4 minutes ahead is fine", geo.DefaultPolicy, fix(1, 1, 4*time.Minute), "", false},
+		{"default: 6 minutes ahead is rejected", geo.DefaultPolicy, fix(1, 1, 6*time.Minute), "", true},
+		{"default: a rejection wins over a flag", geo.DefaultPolicy, fix(0, 0, time.Hour), "", true},
+		{"default: accuracy is not limited", geo.DefaultPolicy, fix(1, 1, 0), "", false},
+		{"strict: 0,0 is rejected", strict, fix(0, 0, 0), "", true},
+		{"strict: the future is flagged", strict, fix(1, 1, time.Hour), "future", false},
+		{"strict: 250 m over a 100 m limit is flagged", strict, fix(1, 1, 0), "inaccurate", false},
+		{"only one of lat, lon zero is fine", strict, fix(0, 1, -time.Hour), "inaccurate", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			flag, err := c.pol.Check(c.p, now)
+			if (err != nil) != c.rejected || flag != c.flag {
+				t.Fatalf("Check = %q, %v; want flag %q, rejected %v", flag, err, c.flag, c.rejected)
 			}
 		})
 	}

@@ -56,17 +56,15 @@ type Position struct {
 	Readings
 }
 
-// Validate checks the position against the rules of the API contract, with
-// now as the server's clock.
-func (p Position) Validate(now time.Time) error {
+// Validate checks what makes a position meaningless: coordinates out of range
+// or not finite, no time, impossible readings. Suspicious but possible fixes
+// (0,0, a clock in the future) are a Policy's call.
+func (p Position) Validate() error {
 	if err := p.Point.Validate(); err != nil {
 		return err
 	}
 	if p.RecordedAt.IsZero() {
 		return &FieldError{Field: "recorded_at", Reason: "is required"}
-	}
-	if p.RecordedAt.After(now.Add(MaxFuture)) {
-		return &FieldError{Field: "recorded_at", Reason: "is more than 5 minutes in the future"}
 	}
 	if p.RecordedAt.Year() < 2000 {
 		return &FieldError{Field: "recorded_at", Reason: "is before the year 2000"}

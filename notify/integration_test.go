@@ -104,8 +104,8 @@ func (s *stack) createPerson(t *testing.T, name string) int64 {
 
 // move writes a fix and returns the person's Feature after it.
 func (s *stack) move(ctx context.Context, id int64, lon, lat float64) ([]byte, error) {
-	return s.store.UpdateLocation(ctx, id, geo.Position{
-		Point: geo.Point{Lon: lon, Lat: lat}, RecordedAt: time.Now()})
+	return s.store.UpdateLocation(ctx, store.Update{PersonID: id, Position: geo.Position{
+		Point: geo.Point{Lon: lon, Lat: lat}, RecordedAt: time.Now()}})
 }
 
 // client is a live-map client: it applies every message to its own picture

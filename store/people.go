@@ -74,16 +74,38 @@ func (s *Store) DeletePerson(ctx context.Context, id int64) error {
 	return nil
 }
 
-// PersonByToken returns the id of the person whose device token this is.
-// The lookup is by SHA-256, so timing reveals nothing about the token.
-func (s *Store) PersonByToken(ctx context.Context, token string) (int64, error) {
-	var id int64
-	err := s.pool.QueryRow(ctx, "SELECT id FROM person WHERE token_hash = $1", HashToken(token)).Scan(&id)
+// Device is the person a device token belongs to.
+type Device struct {
+	PersonID int64
+	DeviceID string // "" when the person has none
+}
+
+// DeviceByToken finds whose device token this is. The lookup is by SHA-256,
+// so timing reveals nothing about the token.
+func (s *Store) DeviceByToken(ctx context.Context, token string) (Device, error) {
+	var d Device
+	var deviceID *string
+	err := s.pool.QueryRow(ctx, "SELECT id, device_id FROM person WHERE token_hash = $1", HashToken(token)).Scan(&d.PersonID, &deviceID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("store: device token: %w", ErrNotFound)
+		return Device{}, fmt.Errorf("store: device token: %w", ErrNotFound)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("store: device token: %w", err)
+		return Device{}, fmt.Errorf("store: device token: %w", err)
 	}
-	return id, nil
+	if deviceID != nil {
+		d.DeviceID = *deviceID
+	}
+	return d, nil
+}
+
+// Heartbeat records that a device was heard from without a fix.
+func (s *Store) Heartbeat(ctx context.Context, id int64) error {
+	tag, err := s.pool.Exec(ctx, "UPDATE person SET seen_at = now() WHERE id = $1", id)
+	if err != nil {
+		return fmt.Errorf("store: heartbeat %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("store: heartbeat %d: %w", id, ErrNotFound)
+	}
+	return nil
 }

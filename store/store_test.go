@@ -73,7 +73,7 @@ func TestTriggerPayloadIsTheFeatureTheAPIReturns(t *testing.T) {
 	acc := 4.5
 	p := pos(-122.41, 37.77, time.Date(2026, 1, 2, 3, 4, 5, 678000000, time.UTC))
 	p.AccuracyM = &acc
-	got, err := s.UpdateLocation(ctx, id, p)
+	got, err := s.UpdateLocation(ctx, store.Update{PersonID: id, Position: p})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,10 +108,10 @@ func TestOlderFixGoesToHistoryButDoesNotMoveThePerson(t *testing.T) {
 	s, _ := open(t)
 	id := person(t, s, "Bob")
 	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
-	if _, err := s.UpdateLocation(ctx, id, pos(1, 1, t0.Add(30*time.Second))); err != nil {
+	if _, err := s.UpdateLocation(ctx, store.Update{PersonID: id, Position: pos(1, 1, t0.Add(30*time.Second))}); err != nil {
 		t.Fatal(err)
 	}
-	f, err := s.UpdateLocation(ctx, id, pos(2, 2, t0))
+	f, err := s.UpdateLocation(ctx, store.Update{PersonID: id, Position: pos(2, 2, t0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestChangesSinceSeesTransactionsThatCommitOutOfOrder(t *testing.T) {
 	if _, err := tx.Exec(ctx, "UPDATE person SET loc = 'POINT(5 5)', version = version + 1 WHERE id = $1", a); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UpdateLocation(ctx, b, pos(6, 6, time.Now())); err != nil {
+	if _, err := s.UpdateLocation(ctx, store.Update{PersonID: b, Position: pos(6, 6, time.Now())}); err != nil {
 		t.Fatal(err)
 	}
 	first, cur2, err := s.ChangesSince(ctx, cur)
@@ -213,7 +213,7 @@ func TestSnapshotFiltersByBBoxAcrossTheAntimeridian(t *testing.T) {
 	now := time.Now()
 	east, west, far := person(t, s, "E"), person(t, s, "W"), person(t, s, "F")
 	for id, lon := range map[int64]float64{east: 179.5, west: -179.5, far: 0} {
-		if _, err := s.UpdateLocation(ctx, id, pos(lon, 0, now)); err != nil {
+		if _, err := s.UpdateLocation(ctx, store.Update{PersonID: id, Position: pos(lon, 0, now)}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,0 +1,37 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"whereabouts/geo"
+	"whereabouts/store"
+)
+
+// admit is the one gate every write path goes through, whatever the wire
+// format: the position must be valid, and the server's policy decides
+// whether a suspicious fix is refused or kept without moving the marker.
+func (s *Server) admit(personID int64, p geo.Position, now time.Time) (store.Update, error) {
+	if err := p.Validate(); err != nil {
+		return store.Update{}, err
+	}
+	flag, err := s.cfg.Policy.Check(p, now)
+	if err != nil {
+		return store.Update{}, err
+	}
+	return store.Update{PersonID: personID, Position: p, Flag: flag}, nil
+}
+
+// device resolves a device token for the ingest adapters, which take
+// credentials where each app can send them (query, form, Basic auth).
+func (s *Server) device(ctx context.Context, token string) (store.Device, error) {
+	if token == "" {
+		return store.Device{}, errUnauthorized
+	}
+	d, err := s.store.DeviceByToken(ctx, token)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Device{}, errUnauthorized
+	}
+	return d, err
+}

@@ -1,0 +1,7 @@
+package api
+
+import "net/http"
+
+func (s *Server) ingestOwnTracks(w http.ResponseWriter, r *http.Request) {
+	writeError(w, r, s.log, errorf(http.StatusNotImplemented, "not_implemented", "not yet"))
+}
