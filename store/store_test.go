@@ -230,3 +230,68 @@ func TestSnapshotFiltersByBBoxAcrossTheAntimeridian(t *testing.T) {
 		t.Fatalf("ids filter: %s %v", got, err)
 	}
 }
+
+func TestResentFixIsStoredOnceAndFlaggedFixKeepsTheMarker(t *testing.T) {
+	ctx := context.Background()
+	s, dsn := open(t)
+	id := person(t, s, "Ada")
+	at := time.Now().UTC().Add(-time.Minute)
+	fix := store.Update{PersonID: id, Position: pos(4.5, 52.1, at)}
+	res, err := s.UpdateLocations(ctx, []store.Update{fix, fix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res[0].Moved || !res[1].Duplicate || res[1].Moved {
+		t.Fatalf("a fix twice in one batch: %+v", res)
+	}
+	res, err = s.UpdateLocations(ctx, []store.Update{fix})
+	if err != nil || !res[0].Duplicate {
+		t.Fatalf("resent fix: %+v %v", res, err)
+	}
+	flagged := store.Update{PersonID: id, Position: pos(0, 0, at.Add(time.Second)), Flag: "null_island"}
+	res, err = s.UpdateLocations(ctx, []store.Update{flagged})
+	if err != nil || res[0].Moved || res[0].Duplicate {
+		t.Fatalf("flagged fix: %+v %v", res, err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var rows, flags int
+	if err := conn.QueryRow(ctx, "SELECT count(*), count(flag) FROM location_history WHERE person_id = $1", id).Scan(&rows, &flags); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 2 || flags != 1 {
+		t.Fatalf("history has %d rows (%d flagged), want 2 (1 flagged)", rows, flags)
+	}
+	f := decode(t, mustPerson(t, s, id))
+	if f.Properties["version"] != 1.0 || f.Geometry.Coordinates[0] != 4.5 {
+		t.Fatalf("after a duplicate and a flagged fix: %+v", f)
+	}
+}
+
+func TestHeartbeatUpdatesLastSeenOnly(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	id := person(t, s, "Ada")
+	if err := s.Heartbeat(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	f := decode(t, mustPerson(t, s, id))
+	if f.Properties["last_seen_at"] == nil || f.Properties["version"] != 0.0 || f.Geometry != nil {
+		t.Fatalf("after a heartbeat: %+v", f)
+	}
+	if err := s.Heartbeat(ctx, 987654); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("heartbeat of nobody: %v", err)
+	}
+}
+
+func mustPerson(t *testing.T, s *store.Store, id int64) []byte {
+	t.Helper()
+	b, err := s.Person(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+
+	"whereabouts/geo"
 )
 
 // config is everything serve and migrate read from flags and the
@@ -23,6 +25,8 @@ type config struct {
 	Simulate         int
 	LogLevel         slog.Level
 	LogJSON          bool
+	OsmAndAddr       string // second listener for Traccar Client / OsmAnd
+	Policy           geo.Policy
 	Args             []string // positional arguments after the flags
 }
 
@@ -48,6 +52,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stdout 
 	fs.StringVar(&c.DataDir, "data-dir", env("WHEREABOUTS_DATA_DIR", "./data"), "embedded database and generated admin token (WHEREABOUTS_DATA_DIR)")
 	fs.StringVar(&c.TileURL, "tile-url", env("WHEREABOUTS_TILE_URL", defaultTileURL), "map tile URL template; empty for a plain background (WHEREABOUTS_TILE_URL)")
 	fs.StringVar(&c.TileAttribution, "tile-attribution", env("WHEREABOUTS_TILE_ATTRIBUTION", defaultTileAttribution), "map tile attribution HTML (WHEREABOUTS_TILE_ATTRIBUTION)")
+	fs.StringVar(&c.OsmAndAddr, "osmand-addr", env("WHEREABOUTS_OSMAND_ADDR", ""), "also serve the OsmAnd/Traccar protocol at / on this address, e.g. 127.0.0.1:5055 (WHEREABOUTS_OSMAND_ADDR)")
 	fs.IntVar(&c.Simulate, "simulate", 0, "also walk this many demo people around (0: none)")
 	fs.StringVar(&logLevel, "log-level", env("WHEREABOUTS_LOG_LEVEL", "info"), "debug, info, warn or error (WHEREABOUTS_LOG_LEVEL)")
 	fs.BoolVar(&c.LogJSON, "log-json", env("WHEREABOUTS_LOG_FORMAT", "text") == "json", "log JSON lines (WHEREABOUTS_LOG_FORMAT=json)")
@@ -58,6 +63,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stdout 
 		return c, err
 	}
 	if *seeOthers, err = envBool(getenv, "WHEREABOUTS_DEVICES_SEE_OTHERS", true); err != nil {
+		return c, err
+	}
+	if c.Policy, err = parsePolicy(getenv); err != nil {
 		return c, err
 	}
 	if err := fs.Parse(args); err != nil {
@@ -72,6 +80,36 @@ func parseConfig(name string, args []string, getenv func(string) string, stdout 
 		return c, fmt.Errorf("log level %q: %w", logLevel, err)
 	}
 	return c, nil
+}
+
+// parsePolicy reads what to do with suspicious fixes; unset variables keep
+// geo.DefaultPolicy.
+func parsePolicy(getenv func(string) string) (geo.Policy, error) {
+	pol := geo.DefaultPolicy
+	for key, dst := range map[string]*geo.Mode{
+		"WHEREABOUTS_FILTER_NULL_ISLAND": &pol.NullIsland,
+		"WHEREABOUTS_FILTER_FUTURE":      &pol.Future,
+		"WHEREABOUTS_FILTER_INACCURATE":  &pol.Inaccurate,
+	} {
+		if v, ok := lookup(getenv, key); ok {
+			m, err := geo.ParseMode(v)
+			if err != nil {
+				return pol, fmt.Errorf("%s: %w", key, err)
+			}
+			*dst = m
+		}
+	}
+	if v, ok := lookup(getenv, "WHEREABOUTS_MAX_ACCURACY_M"); ok {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			return pol, fmt.Errorf("WHEREABOUTS_MAX_ACCURACY_M=%q is not a distance in metres", v)
+		}
+		pol.MaxAccuracyM = f
+		if _, set := lookup(getenv, "WHEREABOUTS_FILTER_INACCURATE"); !set {
+			pol.Inaccurate = geo.Flag
+		}
+	}
+	return pol, nil
 }
 
 func lookup(getenv func(string) string, key string) (string, bool) {

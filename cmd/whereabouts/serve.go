@@ -65,19 +65,28 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	ws := &notify.WebSocket{Hub: hub, Source: st, Log: log}
 	srv := api.New(api.Config{
 		AdminToken: token, DevicesSeeOthers: c.DevicesSeeOthers,
-		TileURL: c.TileURL, TileAttribution: c.TileAttribution,
+		TileURL: c.TileURL, TileAttribution: c.TileAttribution, Policy: c.Policy,
 	}, st, ws, listener.Ready, log)
-	return serveUntilDone(ctx, c, ln, srv.Handler(), hub, listener, log, stdout, token)
+	servers := []served{{ln: ln, handler: srv.Handler()}}
+	if c.OsmAndAddr != "" {
+		osm, err := net.Listen("tcp", c.OsmAndAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s (OsmAnd): %w", c.OsmAndAddr, err)
+		}
+		defer osm.Close()
+		servers = append(servers, served{ln: osm, handler: srv.OsmAndHandler()})
+	}
+	return serveUntilDone(ctx, c, servers, hub, listener, log, stdout, token)
 }
 
-func serveUntilDone(ctx context.Context, c config, ln net.Listener, h http.Handler, hub *notify.Hub,
+// served is one HTTP server to run: the API, or the OsmAnd port.
+type served struct {
+	ln      net.Listener
+	handler http.Handler
+}
+
+func serveUntilDone(ctx context.Context, c config, servers []served, hub *notify.Hub,
 	listener *notify.Listener, log *slog.Logger, stdout io.Writer, token string) error {
-	httpSrv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
 	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -85,10 +94,23 @@ func serveUntilDone(ctx context.Context, c config, ln net.Listener, h http.Handl
 			log.Error("listener stopped", "err", err)
 		}
 	})
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpSrv.Serve(ln) }()
-	url := "http://" + ln.Addr().String()
+	serveErr := make(chan error, len(servers))
+	var httpSrvs []*http.Server
+	for _, sv := range servers {
+		httpSrv := &http.Server{
+			Handler:           sv.handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
+		httpSrvs = append(httpSrvs, httpSrv)
+		go func() { serveErr <- httpSrv.Serve(sv.ln) }()
+	}
+	url := "http://" + servers[0].ln.Addr().String()
 	fmt.Fprintf(stdout, "whereabouts: listening on %s\n", url)
+	if len(servers) > 1 {
+		fmt.Fprintf(stdout, "whereabouts: OsmAnd/Traccar protocol on http://%s\n", servers[1].ln.Addr())
+	}
 	if c.Simulate > 0 {
 		wg.Go(func() {
 			cfg := simConfig{BaseURL: url, Token: token, People: c.Simulate}
@@ -106,8 +128,10 @@ func serveUntilDone(ctx context.Context, c config, ln net.Listener, h http.Handl
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	hub.Close() // WebSocket clients are hijacked: Shutdown does not see them
-	if serr := httpSrv.Shutdown(shutdownCtx); serr != nil {
-		log.Warn("shutdown", "err", serr)
+	for _, httpSrv := range httpSrvs {
+		if serr := httpSrv.Shutdown(shutdownCtx); serr != nil {
+			log.Warn("shutdown", "err", serr)
+		}
 	}
 	cancelBG()
 	wg.Wait()
