@@ -25,11 +25,15 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 const adminToken = "test-admin-token"
 
-// service is a real API over a real database, listener and hub.
+// service is a real API over a real database, listener and hub. osmURL
+// serves the OsmAnd adapter at every path, as WHEREABOUTS_OSMAND_ADDR does;
+// dsn lets tests read tables directly.
 type service struct {
-	t     *testing.T
-	url   string
-	store *store.Store
+	t      *testing.T
+	url    string
+	osmURL string
+	dsn    string
+	store  *store.Store
 }
 
 func newService(t *testing.T, cfg api.Config) *service {
@@ -53,15 +57,28 @@ func newService(t *testing.T, cfg api.Config) *service {
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = adminToken
 	}
-	srv := httptest.NewServer(api.New(cfg, st, ws, listener.Ready, log).Handler())
+	a := api.New(cfg, st, ws, listener.Ready, log)
+	srv, osm := httptest.NewServer(a.Handler()), httptest.NewServer(a.OsmAndHandler())
 	t.Cleanup(func() {
 		hub.Close()
 		srv.Close()
+		osm.Close()
 		cancel()
 		<-done
 		st.Close()
 	})
-	return &service{t: t, url: srv.URL, store: st}
+	return &service{t: t, url: srv.URL, osmURL: osm.URL, dsn: dsn, store: st}
+}
+
+// connect opens a connection to the test's database, closed at cleanup.
+func (s *service) connect() *pgx.Conn {
+	s.t.Helper()
+	db, err := pgx.Connect(context.Background(), s.dsn)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { db.Close(context.Background()) })
+	return db
 }
 
 type response struct {

@@ -124,3 +124,20 @@ func TestServeFailsAtOnceWhenThePortIsBusy(t *testing.T) {
 		t.Fatalf("second serve on %s: %v", addr, err)
 	}
 }
+
+func TestServeOpensTheOsmAndPortWhenAsked(t *testing.T) {
+	_, _, out := startServe(t, nil, "-database-url", pgtest.NewDB(t), "-osmand-addr", "127.0.0.1:0")
+	m := regexp.MustCompile(`OsmAnd/Traccar protocol on (http://\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no OsmAnd port announced:\n%s", out)
+	}
+	// Any path is the adapter there; no device id is its 400.
+	resp, err := http.Get(m[1] + "/?lat=1&lon=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("OsmAnd port answered %d to a request without a device", resp.StatusCode)
+	}
+}

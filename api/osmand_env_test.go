@@ -1,0 +1,114 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"whereabouts/api"
+)
+
+// osmEnv is a service with a connection to its database, to read
+// location_history as stored.
+type osmEnv struct {
+	*service
+	db *pgx.Conn
+}
+
+// osmNewEnv is newService with a database connection for reading
+// location_history as stored.
+func osmNewEnv(t *testing.T) *osmEnv {
+	t.Helper()
+	s := newService(t, api.Config{DevicesSeeOthers: true})
+	return &osmEnv{service: s, db: s.connect()}
+}
+
+// person creates a person with a device_id as the admin; it returns the id
+// and the device token.
+func (e *osmEnv) person(deviceID string) (int64, string) {
+	e.t.Helper()
+	r := e.call("POST", "/api/v1/people", adminToken, fmt.Sprintf(`{"name":"p-%s","device_id":%q}`, deviceID, deviceID))
+	if r.status != http.StatusCreated {
+		e.t.Fatalf("create %s: %d %s", deviceID, r.status, r.body)
+	}
+	v := r.json(e.t)
+	return int64(v["id"].(float64)), v["token"].(string)
+}
+
+// send makes one request to url with a Content-Type (none when "") and
+// header name/value pairs, and returns the answer.
+func (e *osmEnv) send(method, url, contentType, body string, header ...string) response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// osmRow is one location_history row as stored.
+type osmRow struct {
+	At                      time.Time
+	Lat, Lon                float64
+	Acc, Spd, Hdg, Alt, Bat *float64
+	Flag                    *string
+}
+
+func (e *osmEnv) history(personID int64) []osmRow {
+	e.t.Helper()
+	rows, err := e.db.Query(context.Background(), `SELECT recorded_at, ST_Y(loc::geometry), ST_X(loc::geometry),
+		accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag
+		FROM location_history WHERE person_id = $1 ORDER BY recorded_at`, personID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (osmRow, error) {
+		var r osmRow
+		err := row.Scan(&r.At, &r.Lat, &r.Lon, &r.Acc, &r.Spd, &r.Hdg, &r.Alt, &r.Bat, &r.Flag)
+		return r, err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// live returns the person's version, current fix time and last-seen time.
+func (e *osmEnv) live(personID int64) (version int64, recordedAt, seenAt *time.Time) {
+	e.t.Helper()
+	err := e.db.QueryRow(context.Background(), "SELECT version, recorded_at, seen_at FROM person WHERE id = $1",
+		personID).Scan(&version, &recordedAt, &seenAt)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return version, recordedAt, seenAt
+}
+
+func osmF(v float64) *float64 { return &v }
+
+// osmSame compares a stored reading with the expected one (nil: NULL).
+func osmSame(got, want *float64) bool {
+	if got == nil || want == nil {
+		return got == want
+	}
+	d := *got - *want
+	return d < 1e-9 && d > -1e-9
+}
