@@ -14,7 +14,10 @@ func (s *Server) Handler() http.Handler {
 
 	mux.Handle("POST /api/v1/people", admin(s.createPerson))
 	mux.Handle("GET /api/v1/people", anyToken(s.listPeople))
+	mux.Handle("GET /api/v1/people/nearby", anyToken(s.nearby))
+	mux.Handle("POST /api/v1/people/within", anyToken(s.within))
 	mux.Handle("GET /api/v1/people/{id}", anyToken(s.getPerson))
+	mux.Handle("GET /api/v1/people/{id}/history", anyToken(s.history))
 	mux.Handle("DELETE /api/v1/people/{id}", admin(s.deletePerson))
 	mux.Handle("PUT /api/v1/people/{id}/location", anyToken(s.putLocation))
 	mux.Handle("POST /api/v1/locations", anyToken(s.postLocations))
