@@ -57,12 +57,14 @@ func newService(t *testing.T, cfg api.Config) *service {
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = adminToken
 	}
-	a := api.New(cfg, st, ws, listener.Ready, log)
+	commit := st.NewCommitter(store.CommitConfig{})
+	a := api.New(cfg, st, commit, ws, listener.Ready, log)
 	srv, osm := httptest.NewServer(a.Handler()), httptest.NewServer(a.OsmAndHandler())
 	t.Cleanup(func() {
 		hub.Close()
 		srv.Close()
 		osm.Close()
+		commit.Close()
 		cancel()
 		<-done
 		st.Close()

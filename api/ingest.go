@@ -35,3 +35,16 @@ func (s *Server) device(ctx context.Context, token string) (store.Device, error)
 	}
 	return d, err
 }
+
+// write stores admitted fixes: a lone fix joins a group commit with other
+// requests' fixes, a batch is its own transaction already.
+func (s *Server) write(ctx context.Context, ups []store.Update) ([]store.Result, error) {
+	if len(ups) != 1 {
+		return s.store.UpdateLocations(ctx, ups)
+	}
+	res, err := s.commit.Submit(ctx, ups[0])
+	if err != nil {
+		return nil, err
+	}
+	return []store.Result{res}, nil
+}

@@ -124,7 +124,7 @@ func (s *Server) osmStore(ctx context.Context, personID int64, req osmRequest, n
 		}
 		ups = append(ups, up)
 	}
-	results, err := s.store.UpdateLocations(ctx, ups)
+	results, err := s.write(ctx, ups)
 	if err != nil {
 		return err
 	}

@@ -89,7 +89,7 @@ func (s *Server) ovlApply(ctx context.Context, personID int64, b ovlBatch, now t
 		}
 		return rejected, nil
 	}
-	results, err := s.store.UpdateLocations(ctx, ups)
+	results, err := s.write(ctx, ups)
 	if err != nil {
 		return nil, err
 	}

@@ -115,7 +115,7 @@ func (s *Server) otApply(ctx context.Context, personID int64, msgs []otMessage, 
 	if len(ups) == 0 {
 		return s.store.Heartbeat(ctx, personID)
 	}
-	res, err := s.store.UpdateLocations(ctx, ups)
+	res, err := s.write(ctx, ups)
 	if err != nil {
 		return err
 	}

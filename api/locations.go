@@ -37,10 +37,20 @@ func (s *Server) putLocation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	f, err := s.store.UpdateLocation(r.Context(), up)
+	res, err := s.write(r.Context(), []store.Update{up})
+	if err == nil {
+		err = res[0].Err
+	}
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
+	}
+	f := res[0].Feature
+	if !res[0].Moved { // older, flagged or resent: the marker stays
+		if f, err = s.store.Person(r.Context(), id); err != nil {
+			writeError(w, r, s.log, err)
+			return
+		}
 	}
 	writeRawJSON(w, http.StatusOK, f)
 }
@@ -90,7 +100,7 @@ func (s *Server) postLocations(w http.ResponseWriter, r *http.Request) {
 		}
 		ups, index = append(ups, up), append(index, i)
 	}
-	results, err := s.store.UpdateLocations(r.Context(), ups)
+	results, err := s.write(r.Context(), ups)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

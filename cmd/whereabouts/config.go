@@ -1,14 +1,17 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"whereabouts/geo"
+	"whereabouts/store"
 )
 
 // config is everything serve and migrate read from flags and the
@@ -27,6 +30,7 @@ type config struct {
 	LogJSON          bool
 	OsmAndAddr       string // second listener for Traccar Client / OsmAnd
 	Policy           geo.Policy
+	Commit           store.CommitConfig
 	Args             []string // positional arguments after the flags
 }
 
@@ -53,6 +57,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stdout 
 	fs.StringVar(&c.TileURL, "tile-url", env("WHEREABOUTS_TILE_URL", defaultTileURL), "map tile URL template; empty for a plain background (WHEREABOUTS_TILE_URL)")
 	fs.StringVar(&c.TileAttribution, "tile-attribution", env("WHEREABOUTS_TILE_ATTRIBUTION", defaultTileAttribution), "map tile attribution HTML (WHEREABOUTS_TILE_ATTRIBUTION)")
 	fs.StringVar(&c.OsmAndAddr, "osmand-addr", env("WHEREABOUTS_OSMAND_ADDR", ""), "also serve the OsmAnd/Traccar protocol at / on this address, e.g. 127.0.0.1:5055 (WHEREABOUTS_OSMAND_ADDR)")
+	fs.IntVar(&c.Commit.MaxRows, "group-commit-rows", envInt(getenv, "WHEREABOUTS_GROUP_COMMIT_ROWS", 64), "most single-fix writes in one transaction (WHEREABOUTS_GROUP_COMMIT_ROWS)")
+	fs.DurationVar(&c.Commit.MaxDelay, "group-commit-delay", envDuration(getenv, "WHEREABOUTS_GROUP_COMMIT_DELAY", 2*time.Millisecond), "longest a write waits to share a transaction (WHEREABOUTS_GROUP_COMMIT_DELAY)")
+	fs.IntVar(&c.Commit.Shards, "group-commit-shards", envInt(getenv, "WHEREABOUTS_GROUP_COMMIT_SHARDS", 4), "transactions in flight at once, by person id (WHEREABOUTS_GROUP_COMMIT_SHARDS)")
 	fs.IntVar(&c.Simulate, "simulate", 0, "also walk this many demo people around (0: none)")
 	fs.StringVar(&logLevel, "log-level", env("WHEREABOUTS_LOG_LEVEL", "info"), "debug, info, warn or error (WHEREABOUTS_LOG_LEVEL)")
 	fs.BoolVar(&c.LogJSON, "log-json", env("WHEREABOUTS_LOG_FORMAT", "text") == "json", "log JSON lines (WHEREABOUTS_LOG_FORMAT=json)")
@@ -69,6 +76,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stdout 
 		return c, err
 	}
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := checkNumbers(getenv, c); err != nil {
 		return c, err
 	}
 	c.Migrate, c.DevicesSeeOthers, c.Args = *migrate, *seeOthers, fs.Args()
@@ -110,6 +120,44 @@ func parsePolicy(getenv func(string) string) (geo.Policy, error) {
 		}
 	}
 	return pol, nil
+}
+
+// envInt and envDuration return def for an unset or malformed value; the
+// flag package then reports nothing, so malformed values are caught by
+// checkNumbers after parsing.
+func envInt(getenv func(string) string, key string, def int) int {
+	if v, err := strconv.Atoi(getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(getenv func(string) string, key string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+// checkNumbers refuses malformed or out-of-range numeric settings instead of
+// silently using a default.
+func checkNumbers(getenv func(string) string, c config) error {
+	for _, key := range []string{"WHEREABOUTS_GROUP_COMMIT_ROWS", "WHEREABOUTS_GROUP_COMMIT_SHARDS"} {
+		if v := getenv(key); v != "" {
+			if n, err := strconv.Atoi(v); err != nil || n < 1 {
+				return fmt.Errorf("%s=%q is not a positive integer", key, v)
+			}
+		}
+	}
+	if v := getenv("WHEREABOUTS_GROUP_COMMIT_DELAY"); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d < 0 {
+			return fmt.Errorf("WHEREABOUTS_GROUP_COMMIT_DELAY=%q is not a duration like 2ms", v)
+		}
+	}
+	if c.Commit.MaxRows < 1 || c.Commit.Shards < 1 || c.Commit.MaxDelay < 0 {
+		return errors.New("group commit rows and shards must be at least 1, the delay not negative")
+	}
+	return nil
 }
 
 func lookup(getenv func(string) string, key string) (string, bool) {
