@@ -157,3 +157,33 @@ func nowJSON(offset time.Duration) string {
 func path(id int64, suffix string) string {
 	return "/api/v1/people/" + strconv.FormatInt(id, 10) + suffix
 }
+
+// storedFix is one location_history row as stored.
+type storedFix struct {
+	At                      time.Time
+	Lon, Lat                float64
+	Acc, Spd, Hdg, Alt, Bat *float64
+	Flag                    *string
+}
+
+// storedHistory reads a person's stored fixes, oldest first, times in UTC.
+func (s *service) storedHistory(personID int64) []storedFix {
+	s.t.Helper()
+	rows, err := s.connect().Query(context.Background(), `SELECT recorded_at, ST_X(loc::geometry), ST_Y(loc::geometry),
+		accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag
+		FROM location_history WHERE person_id = $1 ORDER BY recorded_at`, personID)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var out []storedFix
+	var r storedFix
+	_, err = pgx.ForEachRow(rows, []any{&r.At, &r.Lon, &r.Lat, &r.Acc, &r.Spd, &r.Hdg, &r.Alt, &r.Bat, &r.Flag}, func() error {
+		r.At = r.At.UTC()
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return out
+}

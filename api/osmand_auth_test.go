@@ -55,7 +55,7 @@ func TestOsmAndFindsTheDeviceWhereEachAppCanPutIt(t *testing.T) {
 			if r.status != 200 || len(r.body) != 0 {
 				t.Fatalf("%d %s", r.status, r.body)
 			}
-			if n := len(e.history(id)); n != 1 {
+			if n := len(e.storedHistory(id)); n != 1 {
 				t.Fatalf("%d rows stored", n)
 			}
 		})
@@ -91,7 +91,7 @@ func TestOsmAndRefusesWhoItCannotPlace(t *testing.T) {
 			}
 		})
 	}
-	if len(e.history(idA)) != 0 || len(e.history(idB)) != 0 {
+	if len(e.storedHistory(idA)) != 0 || len(e.storedHistory(idB)) != 0 {
 		t.Fatal("a refused request stored a fix")
 	}
 	t.Run("PUT is not part of the protocol", func(t *testing.T) {

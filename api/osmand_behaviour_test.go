@@ -22,7 +22,7 @@ func TestOsmAndHeartbeatUpdatesLastSeenOnly(t *testing.T) {
 				t.Fatalf("%d %s", r.status, r.body)
 			}
 			version, recordedAt, seenAt := e.live(id)
-			if n := len(e.history(id)); n != 0 || version != 0 || recordedAt != nil || seenAt == nil {
+			if n := len(e.storedHistory(id)); n != 0 || version != 0 || recordedAt != nil || seenAt == nil {
 				t.Fatalf("rows %d, version %d, recorded_at %v, seen_at %v", n, version, recordedAt, seenAt)
 			}
 		})
@@ -44,7 +44,7 @@ func TestOsmAndKeepsOrderAndDropsRepeats(t *testing.T) {
 		send(tok, t0.Add(30*time.Second), 1)
 		send(tok, t0, 2)
 		version, recordedAt, _ := e.live(id)
-		if n := len(e.history(id)); n != 2 || version != 1 || !recordedAt.Equal(t0.Add(30*time.Second)) {
+		if n := len(e.storedHistory(id)); n != 2 || version != 1 || !recordedAt.Equal(t0.Add(30*time.Second)) {
 			t.Fatalf("rows %d, version %d, live fix at %v", n, version, recordedAt)
 		}
 	})
@@ -52,8 +52,8 @@ func TestOsmAndKeepsOrderAndDropsRepeats(t *testing.T) {
 		id, tok := e.person("g2")
 		send(tok, t0, 1)
 		send(tok, t0, 1)
-		if version, _, _ := e.live(id); len(e.history(id)) != 1 || version != 1 {
-			t.Fatalf("rows %d, version %d", len(e.history(id)), version)
+		if version, _, _ := e.live(id); len(e.storedHistory(id)) != 1 || version != 1 {
+			t.Fatalf("rows %d, version %d", len(e.storedHistory(id)), version)
 		}
 	})
 }
@@ -80,8 +80,8 @@ func TestOsmAndAppliesJSONBatchesWhole(t *testing.T) {
 			dev := fmt.Sprint("batch-", i)
 			id, tok := e.person(dev)
 			r := e.send("POST", e.url+"/ingest/osmand", "application/json", strings.ReplaceAll(c.body, "{dev}", dev), "Authorization", "Bearer "+tok)
-			if r.status != c.status || len(e.history(id)) != c.rows || !strings.Contains(string(r.body), c.message) {
-				t.Fatalf("%d %s, %d rows", r.status, r.body, len(e.history(id)))
+			if r.status != c.status || len(e.storedHistory(id)) != c.rows || !strings.Contains(string(r.body), c.message) {
+				t.Fatalf("%d %s, %d rows", r.status, r.body, len(e.storedHistory(id)))
 			}
 			if c.status == 200 {
 				if version, _, _ := e.live(id); version != int64(c.rows) {

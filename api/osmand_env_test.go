@@ -64,33 +64,6 @@ func (e *osmEnv) send(method, url, contentType, body string, header ...string) r
 	return response{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
-// osmRow is one location_history row as stored.
-type osmRow struct {
-	At                      time.Time
-	Lat, Lon                float64
-	Acc, Spd, Hdg, Alt, Bat *float64
-	Flag                    *string
-}
-
-func (e *osmEnv) history(personID int64) []osmRow {
-	e.t.Helper()
-	rows, err := e.db.Query(context.Background(), `SELECT recorded_at, ST_Y(loc::geometry), ST_X(loc::geometry),
-		accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag
-		FROM location_history WHERE person_id = $1 ORDER BY recorded_at`, personID)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (osmRow, error) {
-		var r osmRow
-		err := row.Scan(&r.At, &r.Lat, &r.Lon, &r.Acc, &r.Spd, &r.Hdg, &r.Alt, &r.Bat, &r.Flag)
-		return r, err
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return out
-}
-
 // live returns the person's version, current fix time and last-seen time.
 func (e *osmEnv) live(personID int64) (version int64, recordedAt, seenAt *time.Time) {
 	e.t.Helper()

@@ -61,7 +61,7 @@ func TestOsmAndReadsEachFormatAliasAndUnit(t *testing.T) {
 			if r.status != 200 || len(r.body) != 0 {
 				t.Fatalf("%d %s", r.status, r.body)
 			}
-			c.want.check(t, e.history(id), [2]time.Time{})
+			c.want.check(t, e.storedHistory(id), [2]time.Time{})
 		})
 	}
 }

@@ -43,7 +43,7 @@ var osmVectorWants = map[string]osmWant{
 
 // check compares the only history row with w; received brackets the
 // request, for a fix without a time.
-func (w osmWant) check(t *testing.T, rows []osmRow, received [2]time.Time) {
+func (w osmWant) check(t *testing.T, rows []storedFix, received [2]time.Time) {
 	t.Helper()
 	if len(rows) != 1 {
 		t.Fatalf("%d history rows, want 1: %+v", len(rows), rows)
@@ -91,7 +91,7 @@ func TestOsmAndStoresEveryRealClientRequest(t *testing.T) {
 			if r.status != http.StatusOK || len(r.body) != 0 {
 				t.Fatalf("/ingest/osmand: %d %q, want 200 and an empty body", r.status, r.body)
 			}
-			want.check(t, e.history(id), [2]time.Time{start, time.Now()})
+			want.check(t, e.storedHistory(id), [2]time.Time{start, time.Now()})
 
 			// Verbatim on the second port (any path); the same fix again is a
 			// duplicate (G2): one row, no new version.
@@ -100,7 +100,7 @@ func TestOsmAndStoresEveryRealClientRequest(t *testing.T) {
 				t.Fatalf("second port: %d %q", r.status, r.body)
 			}
 			if v.Name != "A6" { // A6 has no time: each send is a new fix
-				want.check(t, e.history(id), [2]time.Time{start, time.Now()})
+				want.check(t, e.storedHistory(id), [2]time.Time{start, time.Now()})
 				if version, _, _ := e.live(id); version != 1 {
 					t.Fatalf("a resent fix moved the version to %d", version)
 				}

@@ -38,7 +38,7 @@ func ovlRealistic(t *testing.T, i int, at time.Time) string {
 }
 
 func TestOverlandThousandPointsInOneTransaction(t *testing.T) {
-	s, dsn := ovlNewService(t, api.Config{DevicesSeeOthers: true})
+	s := newService(t, api.Config{DevicesSeeOthers: true})
 	id, tok := s.newPerson("Ada")
 	t0 := time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
 	items := make([]string, 1000)
@@ -52,14 +52,14 @@ func TestOverlandThousandPointsInOneTransaction(t *testing.T) {
 	if r := s.ovlPost(tok, body); r.status != 200 || string(r.body) != `{"result":"ok"}` {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	rows := ovlHistory(t, dsn, id)
+	rows := s.storedHistory(id)
 	if len(rows) != 1000 {
 		t.Fatalf("stored %d of 1000", len(rows))
 	}
 	if last := rows[999]; last.Hdg == nil || *last.Hdg != 271.4 || *last.Spd != 4 || *last.Alt != 31 {
 		t.Fatalf("readings of the newest point: %+v", last)
 	}
-	if n := ovlTransactions(t, dsn, id); n != 1 {
+	if n := ovlTransactions(t, s.dsn, id); n != 1 {
 		t.Fatalf("written by %d transactions", n)
 	}
 	if at, coords, _ := s.ovlMarker(id); at != "2024-05-01T09:16:39.000000Z" || coords[0] != -122.0305812+999e-5 {
@@ -68,14 +68,14 @@ func TestOverlandThousandPointsInOneTransaction(t *testing.T) {
 }
 
 func TestOverlandAppliesCurrent(t *testing.T) {
-	s, dsn := ovlNewService(t, api.Config{DevicesSeeOthers: true})
+	s := newService(t, api.Config{DevicesSeeOthers: true})
 	id, tok := s.newPerson("Ada")
 	body := `{"locations":[` + ovlAt("2024-05-01T09:00:00Z", 1, 1) + `,` + ovlAt("2024-05-01T09:00:10Z", 1.1, 1.1) +
 		`],"current":` + ovlAt("2024-05-01T11:00:00Z", 2, 2) + `}`
 	if r := s.ovlPost(tok, body); r.status != 200 || string(r.body) != `{"result":"ok"}` {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	if n := len(ovlHistory(t, dsn, id)); n != 3 {
+	if n := len(s.storedHistory(id)); n != 3 {
 		t.Fatalf("stored %d, want the batch and current", n)
 	}
 	if at, coords, _ := s.ovlMarker(id); at != "2024-05-01T11:00:00.000000Z" || coords[0] != 2.0 {
@@ -84,7 +84,7 @@ func TestOverlandAppliesCurrent(t *testing.T) {
 }
 
 func TestOverlandSkipsVisitsTripsAndAppEvents(t *testing.T) {
-	s, dsn := ovlNewService(t, api.Config{DevicesSeeOthers: true})
+	s := newService(t, api.Config{DevicesSeeOthers: true})
 	id, tok := s.newPerson("Ada")
 	visit := `{"type":"Feature","geometry":{"type":"Point","coordinates":[5,5]},"properties":{"timestamp":"2024-05-01T10:00:00Z","action":"visit","arrival_date":"2024-05-01T09:00:00Z","departure_date":null,"horizontal_accuracy":30}}`
 	oldVisit := `{"type":"Feature","geometry":{"type":"Point","coordinates":[6,6]},"properties":{"timestamp":"2024-05-01T10:00:00Z","type":"visit"}}`
@@ -95,7 +95,7 @@ func TestOverlandSkipsVisitsTripsAndAppEvents(t *testing.T) {
 	if r := s.ovlPost(tok, body); r.status != 200 || string(r.body) != `{"result":"ok"}` {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	if rows := ovlHistory(t, dsn, id); len(rows) != 1 || rows[0].Lon != 1 {
+	if rows := s.storedHistory(id); len(rows) != 1 || rows[0].Lon != 1 {
 		t.Fatalf("stored %+v, want only the fix", rows)
 	}
 	t.Run("a batch with no fix at all is acknowledged", func(t *testing.T) {
@@ -106,13 +106,13 @@ func TestOverlandSkipsVisitsTripsAndAppEvents(t *testing.T) {
 }
 
 func TestOverlandOutOfOrderBatchKeepsTheMarkerAtTheNewest(t *testing.T) {
-	s, dsn := ovlNewService(t, api.Config{DevicesSeeOthers: true})
+	s := newService(t, api.Config{DevicesSeeOthers: true})
 	id, tok := s.newPerson("Ada")
 	body := ovlBatchOf(ovlAt("2024-05-01T10:00:30Z", 3, 3), ovlAt("2024-05-01T10:00:00Z", 1, 1), ovlAt("2024-05-01T10:00:10Z", 2, 2))
 	if r := s.ovlPost(tok, body); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	if n := len(ovlHistory(t, dsn, id)); n != 3 {
+	if n := len(s.storedHistory(id)); n != 3 {
 		t.Fatalf("stored %d of 3", n)
 	}
 	if at, _, version := s.ovlMarker(id); at != "2024-05-01T10:00:30.000000Z" || version != 1 {
@@ -121,7 +121,7 @@ func TestOverlandOutOfOrderBatchKeepsTheMarkerAtTheNewest(t *testing.T) {
 }
 
 func TestOverlandBadPointsDoNotBlockTheQueue(t *testing.T) {
-	s, dsn := ovlNewService(t, api.Config{DevicesSeeOthers: true})
+	s := newService(t, api.Config{DevicesSeeOthers: true})
 	id, tok := s.newPerson("Ada")
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	body := ovlBatchOf(ovlAt("2024-05-01T10:00:00Z", 1, 1), ovlAt("2024-05-01T10:00:01Z", 1, 91),
@@ -134,13 +134,13 @@ func TestOverlandBadPointsDoNotBlockTheQueue(t *testing.T) {
 			t.Fatalf("try %d: %d %s", try, r.status, r.body)
 		}
 	}
-	if n := len(ovlHistory(t, dsn, id)); n != 2 {
+	if n := len(s.storedHistory(id)); n != 2 {
 		t.Fatalf("stored %d, want the 2 good points", n)
 	}
 }
 
 func TestOverlandRefusesOversizedBatches(t *testing.T) {
-	s, dsn := ovlNewService(t, api.Config{DevicesSeeOthers: true})
+	s := newService(t, api.Config{DevicesSeeOthers: true})
 	id, tok := s.newPerson("Ada")
 	point := ovlAt("2024-05-01T10:00:00Z", 1, 1)
 	cases := []struct{ name, body string }{
@@ -173,7 +173,7 @@ func TestOverlandRefusesOversizedBatches(t *testing.T) {
 			t.Fatalf("length %d: %d %s", req.ContentLength, r.status, r.body)
 		}
 	})
-	if n := len(ovlHistory(t, dsn, id)); n != 0 {
+	if n := len(s.storedHistory(id)); n != 0 {
 		t.Fatalf("an oversized batch stored %d rows", n)
 	}
 }

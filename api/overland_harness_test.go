@@ -4,51 +4,9 @@ import (
 	"context"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"whereabouts/api"
 )
-
-// ovlNewService is newService plus the database URL, for reading
-// location_history directly.
-func ovlNewService(t *testing.T, cfg api.Config) (*service, string) {
-	t.Helper()
-	s := newService(t, cfg)
-	return s, s.dsn
-}
-
-// ovlRow is one stored fix, as location_history holds it.
-type ovlRow struct {
-	At                      time.Time
-	Lon, Lat                float64
-	Acc, Spd, Hdg, Alt, Bat *float64
-	Flag                    *string
-}
-
-// ovlHistory reads a person's stored fixes, oldest first.
-func ovlHistory(t *testing.T, dsn string, person int64) []ovlRow {
-	t.Helper()
-	conn := ovlConnect(t, dsn)
-	rows, err := conn.Query(context.Background(), `SELECT recorded_at, ST_X(loc::geometry), ST_Y(loc::geometry),
-		accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag
-		FROM location_history WHERE person_id = $1 ORDER BY recorded_at`, person)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []ovlRow
-	var r ovlRow
-	_, err = pgx.ForEachRow(rows, []any{&r.At, &r.Lon, &r.Lat, &r.Acc, &r.Spd, &r.Hdg, &r.Alt, &r.Bat, &r.Flag}, func() error {
-		r.At = r.At.UTC()
-		out = append(out, r)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // ovlTransactions counts the transactions that wrote a person's history.
 func ovlTransactions(t *testing.T, dsn string, person int64) int {

@@ -22,28 +22,28 @@ func ovlAt(at string, lon, lat float64) string {
 func ovlBatchOf(items ...string) string { return `{"locations":[` + strings.Join(items, ",") + `]}` }
 
 func TestOverlandVectorsThroughTheServer(t *testing.T) {
-	s, dsn := ovlNewService(t, api.Config{DevicesSeeOthers: true})
+	s := newService(t, api.Config{DevicesSeeOthers: true})
 	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339, s); return v }
-	f1Row := ovlRow{At: at("2015-10-01T15:00:00Z"), Lon: -122.030581, Lat: 37.3318, Acc: ovlF(30), Spd: ovlF(4), Bat: ovlF(0.89)}
+	f1Row := storedFix{At: at("2015-10-01T15:00:00Z"), Lon: -122.030581, Lat: 37.3318, Acc: ovlF(30), Spd: ovlF(4), Bat: ovlF(0.89)}
 	cases := []struct {
 		name       string
-		bodies     []string // sent in order, each must answer {"result":"ok"}
-		queryToken bool     // ?token= instead of Authorization: Bearer
-		want       []ovlRow // history, oldest first
-		marker     string   // live recorded_at after the last body
+		bodies     []string    // sent in order, each must answer {"result":"ok"}
+		queryToken bool        // ?token= instead of Authorization: Bearer
+		want       []storedFix // history, oldest first
+		marker     string      // live recorded_at after the last body
 	}{
 		{"F1 with Authorization: Bearer is stored in GeoJSON order at 15:00 UTC, unknown altitude left out",
-			[]string{ovlF1}, false, []ovlRow{f1Row}, "2015-10-01T15:00:00.000000Z"},
+			[]string{ovlF1}, false, []storedFix{f1Row}, "2015-10-01T15:00:00.000000Z"},
 		{"F1 with the token in the query is stored the same",
-			[]string{ovlF1}, true, []ovlRow{f1Row}, "2015-10-01T15:00:00.000000Z"},
+			[]string{ovlF1}, true, []storedFix{f1Row}, "2015-10-01T15:00:00.000000Z"},
 		{"G1: an older fix sent later is kept but the marker stays at the newer",
 			[]string{ovlBatchOf(ovlAt("2024-05-01T10:00:30Z", 13.4, 52.5)), ovlBatchOf(ovlAt("2024-05-01T10:00:00Z", 13.3, 52.4))}, false,
-			[]ovlRow{
+			[]storedFix{
 				{At: at("2024-05-01T10:00:00Z"), Lon: 13.3, Lat: 52.4, Acc: ovlF(5), Alt: ovlF(12), Bat: ovlF(0.5)},
 				{At: at("2024-05-01T10:00:30Z"), Lon: 13.4, Lat: 52.5, Acc: ovlF(5), Alt: ovlF(12), Bat: ovlF(0.5)},
 			}, "2024-05-01T10:00:30.000000Z"},
 		{"G2: the same batch resent after a lost answer is stored once",
-			[]string{ovlF1, ovlF1}, false, []ovlRow{f1Row}, "2015-10-01T15:00:00.000000Z"},
+			[]string{ovlF1, ovlF1}, false, []storedFix{f1Row}, "2015-10-01T15:00:00.000000Z"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -57,7 +57,7 @@ func TestOverlandVectorsThroughTheServer(t *testing.T) {
 					t.Fatalf("body %d: %d %q %q", i, r.status, r.header.Get("Content-Type"), r.body)
 				}
 			}
-			got := ovlHistory(t, dsn, id)
+			got := s.storedHistory(id)
 			if len(got) != len(c.want) {
 				t.Fatalf("stored %d rows, want %d: %+v", len(got), len(c.want), got)
 			}
@@ -73,7 +73,7 @@ func TestOverlandVectorsThroughTheServer(t *testing.T) {
 
 // ovlSameRow compares a stored row with the expected one, reading for
 // reading: a nil reading must be NULL, not 0 or -1.
-func ovlSameRow(t *testing.T, got, want ovlRow) {
+func ovlSameRow(t *testing.T, got, want storedFix) {
 	t.Helper()
 	if !got.At.Equal(want.At) || got.Lon != want.Lon || got.Lat != want.Lat || got.Flag != nil {
 		t.Fatalf("stored %v %v/%v flag %v, want %v %v/%v", got.At, got.Lon, got.Lat, got.Flag, want.At, want.Lon, want.Lat)
@@ -97,7 +97,7 @@ func ovlShow(v *float64) string {
 }
 
 func TestOverlandAuthentication(t *testing.T) {
-	s, dsn := ovlNewService(t, api.Config{DevicesSeeOthers: true})
+	s := newService(t, api.Config{DevicesSeeOthers: true})
 	id, tok := s.newPerson("Ada")
 	cases := []struct {
 		name, query, bearer string
@@ -120,13 +120,13 @@ func TestOverlandAuthentication(t *testing.T) {
 			}
 		})
 	}
-	if n := len(ovlHistory(t, dsn, id)); n != 1 {
+	if n := len(s.storedHistory(id)); n != 1 {
 		t.Fatalf("%d rows after one authenticated request", n)
 	}
 }
 
 func TestOverlandIsLenientAboutContentTypeButNotAboutTheShape(t *testing.T) {
-	s, dsn := ovlNewService(t, api.Config{DevicesSeeOthers: true})
+	s := newService(t, api.Config{DevicesSeeOthers: true})
 	id, tok := s.newPerson("Ada")
 	for i, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "application/json; charset=utf-8"} {
 		body := ovlBatchOf(ovlAt("2024-05-01T10:00:0"+strconv.Itoa(i)+"Z", 1, 2))
@@ -139,13 +139,13 @@ func TestOverlandIsLenientAboutContentTypeButNotAboutTheShape(t *testing.T) {
 			t.Fatalf("%s: %d %s", body, r.status, r.body)
 		}
 	}
-	if n := len(ovlHistory(t, dsn, id)); n != 4 {
+	if n := len(s.storedHistory(id)); n != 4 {
 		t.Fatalf("%d rows, want 4", n)
 	}
 }
 
 func TestOverlandTheTokenDecidesNotTheDeviceID(t *testing.T) {
-	s, dsn := ovlNewService(t, api.Config{DevicesSeeOthers: true})
+	s := newService(t, api.Config{DevicesSeeOthers: true})
 	r := s.call("POST", "/api/v1/people", adminToken, `{"name":"Ada","device_id":"ada-phone"}`)
 	v := r.json(t)
 	id, tok := int64(v["id"].(float64)), v["token"].(string)
@@ -154,7 +154,7 @@ func TestOverlandTheTokenDecidesNotTheDeviceID(t *testing.T) {
 	if r := s.ovlPost(tok, body); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	if len(ovlHistory(t, dsn, id)) != 1 || len(ovlHistory(t, dsn, bob)) != 0 {
+	if len(s.storedHistory(id)) != 1 || len(s.storedHistory(bob)) != 0 {
 		t.Fatal("the fix was not stored under the token's person")
 	}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 func TestOwnTracksAuthentication(t *testing.T) {
-	s, _ := otService(t, api.Config{})
+	s := newService(t, api.Config{})
 	_, tok := otPerson(s, "Jane", "jane")
 	_, bobTok := otPerson(s, "Bob", "bob")
 	anonID, anonTok := otPerson(s, "Anon", "")
@@ -50,7 +50,7 @@ func TestOwnTracksAuthentication(t *testing.T) {
 }
 
 func TestOwnTracksRefusesBadInputAndStoresNothing(t *testing.T) {
-	s, dsn := otService(t, api.Config{})
+	s := newService(t, api.Config{})
 	id, tok := otPerson(s, "Jane", "jane")
 	future := time.Now().Add(10 * time.Minute).Unix()
 	cases := []struct {
@@ -74,7 +74,7 @@ func TestOwnTracksRefusesBadInputAndStoresNothing(t *testing.T) {
 			}
 		})
 	}
-	if h := otHistory(t, dsn, id); len(h) != 0 {
+	if h := s.storedHistory(id); len(h) != 0 {
 		t.Fatalf("stored %v", h)
 	}
 }

@@ -10,7 +10,7 @@ import (
 )
 
 func TestOwnTracksAnswersWithFriends(t *testing.T) {
-	s, _ := otService(t, api.Config{DevicesSeeOthers: true})
+	s := newService(t, api.Config{DevicesSeeOthers: true})
 	_, janeTok := otPerson(s, "Jane", "jane")
 	bob, bobTok := otPerson(s, "Bob", "bob")
 	jack, jackTok := otPerson(s, "Jack", "jack")
@@ -40,7 +40,7 @@ func TestOwnTracksAnswersWithFriends(t *testing.T) {
 }
 
 func TestOwnTracksAnswersNoFriendsWhenDevicesMayNotSeeOthers(t *testing.T) {
-	s, _ := otService(t, api.Config{DevicesSeeOthers: false})
+	s := newService(t, api.Config{DevicesSeeOthers: false})
 	_, janeTok := otPerson(s, "Jane", "jane")
 	bob, bobTok := otPerson(s, "Bob", "bob")
 	if r := s.call("PUT", path(bob, "/location"), bobTok, `{"lat":48.1,"lon":11.5}`); r.status != 200 {

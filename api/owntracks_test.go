@@ -21,16 +21,16 @@ type otWant struct {
 	acc, mps, hdg, alt, batt *float64
 }
 
-func (w otWant) check(t *testing.T, got otFix) {
+func (w otWant) check(t *testing.T, got storedFix) {
 	t.Helper()
-	if !got.at.Equal(w.at) || got.at.UTC().Truncate(time.Millisecond) != w.at.UTC() || got.lat != w.lat || got.lon != w.lon {
-		t.Errorf("stored %v at %v,%v; want %v at %v,%v", got.at.UTC(), got.lat, got.lon, w.at, w.lat, w.lon)
+	if !got.At.Equal(w.at) || got.At.UTC().Truncate(time.Millisecond) != w.at.UTC() || got.Lat != w.lat || got.Lon != w.lon {
+		t.Errorf("stored %v at %v,%v; want %v at %v,%v", got.At.UTC(), got.Lat, got.Lon, w.at, w.lat, w.lon)
 	}
 	for _, r := range []struct {
 		name      string
 		got, want *float64
-	}{{"accuracy_m", got.acc, w.acc}, {"speed_mps", got.mps, w.mps}, {"heading_deg", got.hdg, w.hdg},
-		{"altitude_m", got.alt, w.alt}, {"battery", got.batt, w.batt}} {
+	}{{"accuracy_m", got.Acc, w.acc}, {"speed_mps", got.Spd, w.mps}, {"heading_deg", got.Hdg, w.hdg},
+		{"altitude_m", got.Alt, w.alt}, {"battery", got.Bat, w.batt}} {
 		if (r.got == nil) != (r.want == nil) || (r.got != nil && math.Abs(*r.got-*r.want) > 1e-4) {
 			t.Errorf("%s: stored %v, want %v", r.name, otValue(r.got), otValue(r.want))
 		}
@@ -64,14 +64,14 @@ func TestOwnTracksVectorsAreStored(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, dsn := otService(t, api.Config{DevicesSeeOthers: true})
+			s := newService(t, api.Config{DevicesSeeOthers: true})
 			id, tok := otPerson(s, "Jane", "jane")
 			c.req.user, c.req.pass = "jane", tok
 			r := s.otPost(c.req)
 			if r.status != 200 || string(r.body) != "[]" || r.header.Get("Content-Type") != "application/json" {
 				t.Fatalf("answer %d %q %q, want 200 [] application/json", r.status, r.header.Get("Content-Type"), r.body)
 			}
-			hist := otHistory(t, dsn, id)
+			hist := s.storedHistory(id)
 			if c.want == nil {
 				if len(hist) != 0 {
 					t.Fatalf("stored %v", hist)
@@ -91,7 +91,7 @@ func TestOwnTracksVectorsAreStored(t *testing.T) {
 }
 
 func TestOwnTracksOutOfOrderAndResentFixes(t *testing.T) {
-	s, dsn := otService(t, api.Config{})
+	s := newService(t, api.Config{})
 	id, tok := otPerson(s, "Jane", "jane")
 	post := func(lat float64, tst int64) {
 		t.Helper()
@@ -104,7 +104,7 @@ func TestOwnTracksOutOfOrderAndResentFixes(t *testing.T) {
 	post(1, t0.Add(30*time.Second).Unix()) // G1: 10:00:30 ...
 	post(2, t0.Unix())                     // ... then 10:00:00 from the offline buffer
 	post(2, t0.Unix())                     // G2: a retry after a lost answer
-	hist := otHistory(t, dsn, id)
+	hist := s.storedHistory(id)
 	if len(hist) != 2 {
 		t.Fatalf("history has %d rows, want 2: %v", len(hist), hist)
 	}
@@ -117,14 +117,14 @@ func TestOwnTracksOutOfOrderAndResentFixes(t *testing.T) {
 }
 
 func TestOwnTracksReadsNumericStringsSentinelsAndFixTime(t *testing.T) {
-	s, dsn := otService(t, api.Config{})
+	s := newService(t, api.Config{})
 	id, tok := otPerson(s, "Jane", "jane")
 	body := `{"_type":"location","lat":"52.1","lon":"4.9","tst":"1701258666.123","created_at":1701258670,` +
 		`"vel":"36","batt":"50","acc":-1,"cog":-1,"alt":-2}`
 	if r := s.otPost(otRequest{user: "jane", pass: tok, body: body}); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
-	hist := otHistory(t, dsn, id)
+	hist := s.storedHistory(id)
 	if len(hist) != 1 {
 		t.Fatalf("history %v", hist)
 	}
@@ -132,7 +132,7 @@ func TestOwnTracksReadsNumericStringsSentinelsAndFixTime(t *testing.T) {
 }
 
 func TestOwnTracksIgnoresMessagesThatAreNotLocations(t *testing.T) {
-	s, dsn := otService(t, api.Config{DevicesSeeOthers: true})
+	s := newService(t, api.Config{DevicesSeeOthers: true})
 	id, tok := otPerson(s, "Jane", "jane")
 	for _, body := range []string{
 		`{"_type":"transition","acc":6,"created_at":1701264373,"desc":"blukii","event":"enter","lat":61.195709,"lon":9.688233,"rid":"c00b92","t":"b","tid":"SG","tst":1701264368,"wtst":1610104404}`,
@@ -144,7 +144,7 @@ func TestOwnTracksIgnoresMessagesThatAreNotLocations(t *testing.T) {
 			t.Errorf("%s: %d %s", body, r.status, r.body)
 		}
 	}
-	if h := otHistory(t, dsn, id); len(h) != 0 {
+	if h := s.storedHistory(id); len(h) != 0 {
 		t.Fatalf("stored %v", h)
 	}
 	if props := s.call("GET", path(id, ""), adminToken, "").json(t)["properties"].(map[string]any); props["last_seen_at"] == nil {
