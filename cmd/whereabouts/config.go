@@ -31,7 +31,8 @@ type config struct {
 	OsmAndAddr       string // second listener for Traccar Client / OsmAnd
 	Policy           geo.Policy
 	Commit           store.CommitConfig
-	Args             []string // positional arguments after the flags
+	HistoryRetention time.Duration // 0: keep forever
+	Args             []string      // positional arguments after the flags
 }
 
 const (
@@ -74,6 +75,9 @@ func parseConfig(name string, args []string, getenv func(string) string, stdout 
 	}
 	if c.Policy, err = parsePolicy(getenv); err != nil {
 		return c, err
+	}
+	if c.HistoryRetention, err = store.ParseRetention(getenv("WHEREABOUTS_HISTORY_RETENTION")); err != nil {
+		return c, fmt.Errorf("WHEREABOUTS_HISTORY_RETENTION: %w", err)
 	}
 	if err := fs.Parse(args); err != nil {
 		return c, err

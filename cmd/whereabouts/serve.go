@@ -78,7 +78,9 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		defer osm.Close()
 		servers = append(servers, served{ln: osm, handler: srv.OsmAndHandler()})
 	}
-	return serveUntilDone(ctx, c, servers, hub, listener, log, stdout, token)
+	retention := &store.Retention{Store: st, Keep: c.HistoryRetention, Log: log.With("component", "retention")}
+	jobs := []func(context.Context) error{listener.Run, retention.Run}
+	return serveUntilDone(ctx, c, servers, hub, jobs, log, stdout, token)
 }
 
 // served is one HTTP server to run: the API, or the OsmAnd port.
@@ -87,15 +89,20 @@ type served struct {
 	handler http.Handler
 }
 
+// serveUntilDone runs the HTTP servers and the background jobs (listener,
+// retention) until ctx ends, then shuts down: streams first, then HTTP
+// (draining requests), then the jobs.
 func serveUntilDone(ctx context.Context, c config, servers []served, hub *notify.Hub,
-	listener *notify.Listener, log *slog.Logger, stdout io.Writer, token string) error {
+	jobs []func(context.Context) error, log *slog.Logger, stdout io.Writer, token string) error {
 	bg, cancelBG := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := listener.Run(bg); err != nil {
-			log.Error("listener stopped", "err", err)
-		}
-	})
+	for _, job := range jobs {
+		wg.Go(func() {
+			if err := job(bg); err != nil {
+				log.Error("background job stopped", "err", err)
+			}
+		})
+	}
 	serveErr := make(chan error, len(servers))
 	var httpSrvs []*http.Server
 	for _, sv := range servers {

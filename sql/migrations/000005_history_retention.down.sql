@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS location_history_recorded_at_idx;

@@ -1,0 +1,14 @@
+-- History retention deletes by age across all people in small batches
+-- (store.PruneHistory); (person_id, recorded_at) cannot find "the oldest
+-- rows of anyone", so without this index every batch would scan the table.
+--
+-- CONCURRENTLY, so that instances still running keep writing history while
+-- an existing table is indexed. That works only because this file is ONE
+-- statement: golang-migrate (pgx/v5, multi-statement mode off) sends a file
+-- as a single simple query, which runs outside a transaction block when it
+-- holds one statement. Add nothing else to this file.
+--
+-- If the build fails, version 5 is left dirty and an INVALID index may
+-- remain: DROP INDEX IF EXISTS location_history_recorded_at_idx;
+-- UPDATE schema_migrations SET version = 4, dirty = false; then start again.
+CREATE INDEX CONCURRENTLY location_history_recorded_at_idx ON location_history (recorded_at)
