@@ -87,17 +87,30 @@ func TestHubScopeCannotBeWidened(t *testing.T) {
 	equal(t, "asking for both", drain(t, s), []string{"snapshot[1@1]", "update 1@4"})
 }
 
-func TestHubQueueKeepsTheLatestEventPerPerson(t *testing.T) {
+func TestHubQueueDeliversEveryMoveUntilTheSubscriberFallsBehind(t *testing.T) {
 	h := newHub(HubConfig{})
 	s := subscribe(t, h, newFakeSource(), geo.Filter{}, Scope{})
-	for v := int64(1); v <= 5; v++ {
+	for v := int64(1); v <= 3; v++ {
 		publish(t, h, feature(1, v, 0, 0))
 	}
 	publish(t, h, feature(2, 1, 0, 0))
-	publish(t, h, feature(1, 6, 0, 0))
 	publish(t, h, feature(3, 1, 0, 0))
 	publish(t, h, tombstone(3, 2))
-	equal(t, "queue", drain(t, s), []string{"snapshot[]", "update 1@6", "update 2@1", "remove 3"})
+	equal(t, "a subscriber keeping up", drain(t, s),
+		[]string{"snapshot[]", "update 1@1", "update 1@2", "update 1@3", "update 2@1", "update 3@1", "remove 3"})
+
+	// Fill the queue to the coalescing point with other people, then move
+	// person 1 many times: only its latest move is kept, in place.
+	for id := int64(10); id < 10+coalesceAfter; id++ {
+		publish(t, h, feature(id, 1, 0, 0))
+	}
+	for v := int64(4); v <= 9; v++ {
+		publish(t, h, feature(1, v, 0, 0))
+	}
+	got := drain(t, s)
+	if len(got) != coalesceAfter+1 || got[len(got)-1] != "update 1@9" {
+		t.Fatalf("behind: %d messages ending %q, want %d ending with update 1@9", len(got), got[len(got)-1], coalesceAfter+1)
+	}
 }
 
 func TestHubDropsASlowSubscriberAndKeepsServingTheFastOne(t *testing.T) {

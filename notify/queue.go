@@ -19,12 +19,18 @@ func (e entry) staleFor(floor int64) bool {
 	return e.version <= floor
 }
 
-// queue is a subscriber's outbound queue. It keeps at most one event per
-// person: a newer one replaces the queued one in place, so a client that
-// lags behind a busy person costs one entry, not one per move.
+// coalesceAfter is how far a subscriber may fall behind before its queue
+// starts dropping intermediate moves: a client that keeps up sees every
+// version, one that lags costs one entry per person, not one per move.
+const coalesceAfter = 64
+
+// queue is a subscriber's outbound queue. Once it holds coalesceAfter
+// messages, a newer event for a person replaces that person's latest queued
+// one in place (earlier ones for the person stay ahead of it, so versions
+// still arrive in order).
 type queue struct {
 	entries []entry
-	index   map[int64]int // person id -> position in entries
+	index   map[int64]int // person id -> position of its latest entry
 	bytes   int           // size of the coalescable messages queued
 }
 
@@ -32,7 +38,7 @@ func (q *queue) len() int { return len(q.entries) }
 
 func (q *queue) push(e entry) {
 	if e.id != 0 {
-		if i, ok := q.index[e.id]; ok {
+		if i, ok := q.index[e.id]; ok && len(q.entries) >= coalesceAfter {
 			q.bytes += len(e.msg) - len(q.entries[i].msg)
 			q.entries[i] = e
 			return

@@ -34,7 +34,7 @@ func TestSubscribeThenSnapshotDropsWhatTheSnapshotAlreadyShows(t *testing.T) {
 		t.Errorf("floors %v, want none once passed", s.floors)
 	}
 	equal(t, "a subscriber without a snapshot in flight", drain(t, other),
-		[]string{"update 1@4", "update 2@1", "update 3@1"}) // person 1 coalesced in place
+		[]string{"update 1@2", "update 2@1", "update 3@1", "update 1@3", "update 1@4"}) // every move: it keeps up
 }
 
 func TestSnapshotPersonMovingOutIsSentEvenIfTheHubNeverSawThem(t *testing.T) {
