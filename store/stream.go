@@ -20,14 +20,20 @@ func (s *Store) Snapshot(ctx context.Context, f geo.Filter) ([][]byte, error) {
 		q += " AND id = ANY($1)"
 	}
 	if b := f.BBox; b != nil {
+		hull, err := wkbOf(geocentricHull([]geo.BBox{*b}))
+		if err != nil {
+			return nil, fmt.Errorf("store: snapshot: %w", err)
+		}
 		n := len(args)
-		args = append(args, b.MinLon, b.MinLat, b.MaxLon, b.MaxLat)
+		args = append(args, b.MinLon, b.MinLat, b.MaxLon, b.MaxLat, hull)
 		lonTest := "BETWEEN $%[1]d AND $%[3]d"
 		if b.CrossesAntimeridian() {
 			lonTest = ">= $%[1]d OR ST_X(loc::geometry) <= $%[3]d"
 		}
-		q += fmt.Sprintf(" AND ST_Y(loc::geometry) BETWEEN $%[2]d AND $%[4]d AND (ST_X(loc::geometry) "+lonTest+")",
-			n+1, n+2, n+3, n+4)
+		// The hull lets person_loc_idx pick the candidates (see geocentricHull).
+		q += fmt.Sprintf(" AND loc && ST_GeomFromWKB($%[5]d, 4326)::geography"+
+			" AND ST_Y(loc::geometry) BETWEEN $%[2]d AND $%[4]d AND (ST_X(loc::geometry) "+lonTest+")",
+			n+1, n+2, n+3, n+4, n+5)
 	}
 	q += " ORDER BY id"
 	rows, err := s.pool.Query(ctx, q, args...)
