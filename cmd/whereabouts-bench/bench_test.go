@@ -1,0 +1,173 @@
+package main
+
+import (
+	"io"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The pure parts only: the benchmark itself is a program (it starts a
+// cluster and the server and runs for minutes), never part of go test.
+
+func TestPercentile(t *testing.T) {
+	var d []time.Duration
+	for i := 1; i <= 100; i++ {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 50 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {0, time.Millisecond}, {0.5, time.Millisecond}} {
+		if got := percentile(d, c.p); got != c.want {
+			t.Errorf("p%v = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if got := percentile(nil, 99); got != 0 {
+		t.Errorf("p99 of nothing = %v, want 0", got)
+	}
+	one := []time.Duration{7 * time.Millisecond}
+	if percentile(one, 50) != 7*time.Millisecond || percentile(one, 99) != 7*time.Millisecond {
+		t.Error("a single sample is every percentile")
+	}
+}
+
+// pgbench 15's summary, as printed for a custom script.
+const pgbenchOut = `pgbench (15.18 (Debian 15.18-0+deb12u1))
+transaction type: /tmp/whbench-1/ingest-c32.pgbench
+scaling factor: 1
+query mode: prepared
+number of clients: 32
+number of threads: 2
+maximum number of tries: 1
+duration: 15 s
+number of transactions actually processed: 34521
+number of failed transactions: 3 (0.009%)
+latency average = 13.896 ms
+initial connection time = 25.113 ms
+tps = 2302.798290 (without initial connection time)
+`
+
+func TestParsePgbench(t *testing.T) {
+	r, err := parsePgbench(pgbenchOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pgbenchResult{TPS: 2302.798290, LatencyMS: 13.896, Done: 34521, Failed: 3}
+	if r != want {
+		t.Errorf("got %+v, want %+v", r, want)
+	}
+	if _, err := parsePgbench("pgbench: error: connection to server failed\n"); err == nil {
+		t.Error("output without a tps line parsed")
+	}
+}
+
+func TestTable(t *testing.T) {
+	lat := []time.Duration{time.Millisecond, 2 * time.Millisecond, 30 * time.Millisecond}
+	ingest := newRow("ingest", 32, "req/s", loadResult{Requests: 3, Units: 12500, Elapsed: time.Second, Lat: lat})
+	ingest.Ceiling, ingest.CeilNote, ingest.Target = 2500, "tps", "≥ 4x, p99 ≤ 10 ms"
+	ingest.judge(ingest.ratio() >= 4 && ingest.P99 <= 10*time.Millisecond)
+	nearby := row{Run: "nearby | k=10", Clients: 8, Unit: "req/s", NA: "not available", Ceiling: 4771.4, CeilNote: "tps", Percent: true}
+	got := markdownTable(tableHeader, [][]string{ingest.cells(), nearby.cells()})
+	want := "| run | clients | Whereabouts over HTTP | latency p50 / p99 / max | errors | pgbench ceiling (same SQL, same clients) | ratio | target | met |\n" +
+		"| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" +
+		"| ingest | 32 | 12,500 req/s | 2.00 / 30.0 / 30.0 ms | 0 | 2,500 tps | 5.00x | ≥ 4x, p99 ≤ 10 ms | no |\n" +
+		"| nearby \\| k=10 | 8 | not available | – | – | 4,771 tps | – | – | – |\n"
+	if got != want {
+		t.Errorf("table:\n%s\nwant:\n%s", got, want)
+	}
+	nearby.NA, nearby.Rate = "", 3500
+	nearby.judge(nearby.ratio() >= 0.7)
+	if c := nearby.cells(); c[6] != "73%" || c[8] != "yes" {
+		t.Errorf("nearby ratio %q met %q, want 73%% yes", c[6], c[8])
+	}
+	nearby.Errors = 1
+	nearby.judge(true)
+	if nearby.Met != "no" {
+		t.Error("a run with errors met its target")
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	for v, want := range map[float64]string{0: "0.0", 14.94: "14.9", 100: "100", 999.6: "1,000", 1234567: "1,234,567", 30000: "30,000"} {
+		if got := grouped(v); got != want {
+			t.Errorf("grouped(%v) = %q, want %q", v, got, want)
+		}
+	}
+	if got := commandLine("/tmp/go-build123/b001/exe/whereabouts-bench", []string{"-duration", "5s", "-runs", "ingest,batch"}); got != "go run ./cmd/whereabouts-bench -duration 5s -runs ingest,batch" {
+		t.Errorf("go run command line: %q", got)
+	}
+	if got := commandLine("./bench", []string{"-server-bin", "/a b/it's"}); got != `./bench -server-bin '/a b/it'\''s'` {
+		t.Errorf("quoted command line: %q", got)
+	}
+}
+
+func TestParseOptions(t *testing.T) {
+	o, err := parseOptions(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.People != 100000 || len(o.Clients) != 2 || o.Clients[1] != 128 || o.Duration != 15*time.Second || len(o.Runs) != 3 {
+		t.Errorf("defaults: %+v", o)
+	}
+	o, err = parseOptions([]string{"-clients", "8", "-runs", "nearby", "-duration", "5s"}, io.Discard)
+	if err != nil || o.Clients[0] != 8 || !o.has("nearby") || o.has("ingest") {
+		t.Errorf("flags: %+v, %v", o, err)
+	}
+	for _, bad := range [][]string{{"-clients", "0"}, {"-clients", "a"}, {"-runs", "fanout"}, {"-duration", "500ms"}, {"-people", "5"}, {"extra"}} {
+		if _, err := parseOptions(bad, io.Discard); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestProcFiles(t *testing.T) {
+	if n, err := parseVmHWM([]byte("Name:\twhereabouts\nVmPeak:\t 1000 kB\nVmHWM:\t   88372 kB\nVmRSS:\t 80000 kB\n")); err != nil || n != 88372*1024 {
+		t.Errorf("VmHWM = %d, %v", n, err)
+	}
+	if _, err := parseVmHWM([]byte("Name:\tx\n")); err == nil {
+		t.Error("status without VmHWM parsed")
+	}
+	if got := cpuModel("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n"); got != "AMD EPYC 7B13" {
+		t.Errorf("cpu model %q", got)
+	}
+	if got := memTotal("MemTotal:       24684084 kB\nMemFree: 1 kB\n"); got != 24684084*1024 {
+		t.Errorf("MemTotal %d", got)
+	}
+}
+
+func TestScripts(t *testing.T) {
+	c := defaultCity
+	// 20 km each way from the centre.
+	if math.Abs(c.DLat*111320-20000) > 1 || math.Abs(c.DLon*111320*math.Cos(c.Lat*math.Pi/180)-20000) > 1 {
+		t.Errorf("city %+v is not 40 km across", c)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 1000 {
+		lat, lon := c.point(r)
+		if math.Abs(lat-c.Lat) > c.DLat || math.Abs(lon-c.Lon) > c.DLon {
+			t.Fatalf("point %v,%v outside the city", lat, lon)
+		}
+	}
+	for people, size := range map[int]int{100000: 1000, 2000: 1000, 1000: 1000, 1001: 7} {
+		step, seen := stride(people, size), map[int]bool{}
+		for k := range size {
+			id := 1 + (people-1+k*step)%people
+			if seen[id] || id < 1 || id > people {
+				t.Fatalf("stride(%d, %d) = %d repeats or leaves the range at id %d", people, size, step, id)
+			}
+			seen[id] = true
+		}
+	}
+	s := ingestScript(100000, c)
+	for _, want := range []string{`\set id random(1, 100000)`, "BEGIN;", "INSERT INTO location_history", "version = p.version + 1", "COMMIT;"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("ingest script lacks %q:\n%s", want, s)
+		}
+	}
+	if s := batchScript(100000, 1000, c); !strings.Contains(s, `% 100000) AS ids`) || !strings.Contains(s, "generate_series(0, 999)") || strings.Contains(s, "%!") {
+		t.Errorf("batch script:\n%s", s)
+	}
+}

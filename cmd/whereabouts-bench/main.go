@@ -1,0 +1,136 @@
+// Command whereabouts-bench measures Whereabouts against the PostgreSQL
+// ceiling: it starts a private PostGIS cluster and the server, seeds people,
+// drives HTTP load from keep-alive clients, runs pgbench on the very same SQL
+// at the same concurrency, and prints one markdown table with both side by
+// side, the machine and the exact command.
+//
+//	go run ./cmd/whereabouts-bench [-people 100000] [-clients 32,128] [-duration 15s] [-runs ingest,batch,nearby]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "whereabouts-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command's flags.
+type options struct {
+	People        int
+	Clients       []int // concurrent clients of the single-position ingest run
+	Duration      time.Duration
+	Runs          []string // ingest, batch, nearby
+	Keep          bool
+	ServerBin     string
+	BatchClients  int
+	BatchSize     int
+	NearbyClients int
+}
+
+var allRuns = []string{"ingest", "batch", "nearby"}
+
+func parseOptions(args []string, out io.Writer) (options, error) {
+	fs := flag.NewFlagSet("whereabouts-bench", flag.ContinueOnError)
+	fs.SetOutput(out)
+	var o options
+	clients := fs.String("clients", "32,128", "concurrent HTTP clients of the single-position ingest run, comma-separated")
+	runs := fs.String("runs", strings.Join(allRuns, ","), "which runs: ingest, batch, nearby (comma-separated)")
+	fs.IntVar(&o.People, "people", 100000, "people seeded once, for every run")
+	fs.DurationVar(&o.Duration, "duration", 15*time.Second, "length of each measured phase (HTTP and pgbench each)")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (cluster data, logs, pgbench scripts)")
+	fs.StringVar(&o.ServerBin, "server-bin", "", "whereabouts binary to benchmark (default: go build ./cmd/whereabouts)")
+	fs.IntVar(&o.BatchClients, "batch-clients", 4, "concurrent clients of the batch run")
+	fs.IntVar(&o.BatchSize, "batch-size", 1000, "positions per batch request")
+	fs.IntVar(&o.NearbyClients, "nearby-clients", 8, "concurrent clients of the nearby run")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	var err error
+	if o.Clients, err = parseInts(*clients); err != nil {
+		return o, fmt.Errorf("-clients: %w", err)
+	}
+	for _, r := range strings.Split(*runs, ",") {
+		r = strings.TrimSpace(r)
+		if !slices.Contains(allRuns, r) {
+			return o, fmt.Errorf("-runs: unknown run %q (want ingest, batch or nearby)", r)
+		}
+		o.Runs = append(o.Runs, r)
+	}
+	switch {
+	case o.Duration < time.Second:
+		return o, errors.New("-duration must be at least 1s (pgbench counts whole seconds)")
+	case o.BatchSize < 1 || o.BatchSize > 10000:
+		return o, errors.New("-batch-size must be within 1..10000 (the API's batch limit)")
+	case o.People < o.BatchSize || o.People < 10:
+		return o, fmt.Errorf("-people must be at least 10 and at least -batch-size (%d): a batch holds distinct people", o.BatchSize)
+	case o.BatchClients < 1 || o.NearbyClients < 1:
+		return o, errors.New("-batch-clients and -nearby-clients must be positive")
+	}
+	return o, nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 250 {
+			return nil, fmt.Errorf("%q is not a client count in 1..250", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func (o options) has(run string) bool { return slices.Contains(o.Runs, run) }
+
+// run is main without the process: flags, setup, the runs, the report, and
+// cleanup (also when ctx ends on Ctrl-C).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	o, err := parseOptions(args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	started := time.Now()
+	b := &bench{opts: o, getenv: getenv, progress: os.Stderr}
+	defer b.cleanup()
+	if err := b.setup(ctx); err != nil {
+		return err
+	}
+	// One LISTEN connection counts notifications throughout.
+	if err := b.startCounter(ctx); err != nil {
+		return err
+	}
+	rows, rss, err := b.measure(ctx, plan(o))
+	if err != nil {
+		return err
+	}
+	rep := report{
+		Command: commandLine(os.Args[0], args), Machine: b.machine, Opts: o, Rows: rows,
+		HTTP: b.http, PG: b.pg, Counted: o.has("ingest") || o.has("batch"),
+		PeakRSS: rss, Elapsed: time.Since(started), Notes: b.notes,
+	}
+	rep.write(stdout)
+	return nil
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// findPgbench prefers the newest server installation's pgbench, then PATH.
+func findPgbench() (string, error) {
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
+	slices.SortFunc(matches, func(a, b string) int { return majorOf(b) - majorOf(a) })
+	if len(matches) > 0 {
+		return matches[0], nil
+	}
+	if p, err := exec.LookPath("pgbench"); err == nil {
+		return p, nil
+	}
+	return "", errors.New("pgbench not found; it comes with the PostgreSQL server package (apt-get install postgresql-15)")
+}
+
+func majorOf(path string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(path))))
+	return n
+}
+
+// pointVars sets :lat and :lon to a uniform random point of the city, the
+// same square the HTTP clients draw from (pgbench has random() and double
+// arithmetic, but no trigonometry).
+func pointVars(c city) string {
+	return fmt.Sprintf("\\set lat %.6f + (random(0, 1000000) - 500000) * %.15f\n"+
+		"\\set lon %.6f + (random(0, 1000000) - 500000) * %.15f\n",
+		c.Lat, c.DLat/500000, c.Lon, c.DLon/500000)
+}
+
+// ingestScript is one PUT .../location: the history insert and the live
+// move of store/locations.go (insertHistory, moveLive) as single-row
+// statements, RETURNING what the server reads back, in one transaction; the
+// person_notify trigger fires pg_notify as for the server.
+func ingestScript(people int, c city) string {
+	return fmt.Sprintf("\\set id random(1, %d)\n", people) + pointVars(c) + `BEGIN;
+INSERT INTO location_history (person_id, loc, recorded_at) VALUES (:id, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, now()) ON CONFLICT DO NOTHING RETURNING person_id, recorded_at, ST_X(loc::geometry), ST_Y(loc::geometry);
+UPDATE person p SET loc = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, recorded_at = now(), updated_at = now(), seen_at = now(), version = p.version + 1 WHERE p.id = :id AND (p.recorded_at IS NULL OR p.recorded_at <= now()) RETURNING p.id, person_feature(p)::text;
+COMMIT;
+`
+}
+
+// batchScript is one POST /api/v1/locations of size distinct people: the
+// set-based statements of store/locations.go (markSeen, insertHistory,
+// moveLive over unnest arrays). The arrays are drawn first, outside the
+// transaction: size people from a random start with a fixed stride coprime
+// to people, so they are distinct.
+func batchScript(people, size int, c city) string {
+	step := stride(people, size)
+	return fmt.Sprintf(`\set off random(0, %[1]d)
+SELECT array_agg(1 + (:off + k * %[2]d) %% %[3]d) AS ids, array_agg(%.6[4]f + (2 * random() - 1) * %.9[5]f) AS lats, array_agg(%.6[6]f + (2 * random() - 1) * %.9[7]f) AS lons FROM generate_series(0, %[8]d) AS k \gset
+BEGIN;
+WITH locked AS (SELECT id FROM person WHERE id = ANY(:ids::bigint[]) ORDER BY id FOR NO KEY UPDATE) UPDATE person p SET seen_at = now() FROM locked WHERE p.id = locked.id RETURNING p.id;
+INSERT INTO location_history (person_id, loc, recorded_at) SELECT person_id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, now() FROM unnest(:ids::bigint[], :lons::float8[], :lats::float8[]) AS u(person_id, lon, lat) ON CONFLICT DO NOTHING RETURNING person_id, recorded_at, ST_X(loc::geometry), ST_Y(loc::geometry);
+UPDATE person p SET loc = ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)::geography, recorded_at = now(), updated_at = now(), version = p.version + 1 FROM unnest(:ids::bigint[], :lons::float8[], :lats::float8[]) AS u(person_id, lon, lat) WHERE p.id = u.person_id AND (p.recorded_at IS NULL OR p.recorded_at <= now()) RETURNING p.id, person_feature(p)::text;
+COMMIT;
+`, people-1, step, people, c.Lat, c.DLat, c.Lon, c.DLon, size-1)
+}
+
+// stride is the smallest step >= people/size that is coprime to people, so
+// size steps from any start visit distinct ids (size <= people).
+func stride(people, size int) int {
+	s := max(people/size, 1)
+	for gcd(s, people) != 1 {
+		s++
+	}
+	return s
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// pgCentre and nearbySQL mirror store/query_nearby.go (centre,
+// nearbyTemplate and orderByIndex, with no filter but p.loc IS NOT NULL): k
+// people by KNN, then everyone within their farthest spheroid distance
+// (+1% + 1 m), sorted by spheroid distance. $1, $2, $3 become :lon, :lat,
+// :k. TestNearbySQLMirrorsStore fails when the two drift apart.
+const (
+	pgCentre  = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography"
+	nearbySQL = `WITH knn AS (SELECT ST_Distance(p.loc, ` + pgCentre + `) AS d FROM person p WHERE p.loc IS NOT NULL ORDER BY p.loc <-> ` + pgCentre + ` LIMIT :k) ` +
+		`SELECT person_feature(n.p)::text, round(n.d::numeric, 2)::float8 FROM (SELECT p, ST_Distance(p.loc, ` + pgCentre + `) AS d FROM person p ` +
+		`WHERE p.loc IS NOT NULL AND ST_DWithin(p.loc, ` + pgCentre + `, (SELECT max(d) FROM knn) * 1.01 + 1, false) ORDER BY d, p.id LIMIT :k) n ORDER BY n.d, (n.p).id;`
+)
+
+// nearbyScript asks for the 10 nearest to a random point of the city; k is a
+// parameter, as the server's LIMIT $3 is.
+func nearbyScript(c city) string { return "\\set k 10\n" + pointVars(c) + nearbySQL + "\n" }
+
+// pgbenchResult is what one pgbench run reports.
+type pgbenchResult struct {
+	TPS       float64
+	LatencyMS float64 // average
+	Done      int64   // transactions processed
+	Failed    int64
+}
+
+// runPgbench runs script at clients for dur and parses its summary.
+func (b *bench) runPgbench(ctx context.Context, name, script string, clients int, dur time.Duration) (pgbenchResult, error) {
+	path := filepath.Join(b.dir, name+".pgbench")
+	if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
+		return pgbenchResult{}, err
+	}
+	secs := int((dur + time.Second - 1) / time.Second)
+	args := []string{"-n", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(min(2, clients)),
+		"-T", strconv.Itoa(secs), "-f", path, "-M", "prepared", b.dsn}
+	cmd := exec.CommandContext(ctx, b.pgbench, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		return pgbenchResult{}, ctx.Err()
+	}
+	res, perr := parsePgbench(string(out))
+	if err != nil || perr != nil {
+		return res, fmt.Errorf("pgbench %s: %w:\n%s", name, errors.Join(err, perr), out)
+	}
+	return res, nil
+}
+
+var (
+	tpsRe     = regexp.MustCompile(`(?m)^tps = ([0-9.]+)`)
+	latencyRe = regexp.MustCompile(`(?m)^latency average = ([0-9.]+) ms`)
+	doneRe    = regexp.MustCompile(`(?m)^number of transactions actually processed: (\d+)`)
+	failedRe  = regexp.MustCompile(`(?m)^number of failed transactions: (\d+)`)
+)
+
+// parsePgbench reads tps, the average latency, and the transaction counts
+// from pgbench's summary.
+func parsePgbench(out string) (pgbenchResult, error) {
+	var r pgbenchResult
+	m := tpsRe.FindStringSubmatch(out)
+	if m == nil {
+		return r, errors.New("no tps line in pgbench output")
+	}
+	r.TPS, _ = strconv.ParseFloat(m[1], 64)
+	if m := latencyRe.FindStringSubmatch(out); m != nil {
+		r.LatencyMS, _ = strconv.ParseFloat(m[1], 64)
+	}
+	if m := doneRe.FindStringSubmatch(out); m != nil {
+		r.Done, _ = strconv.ParseInt(m[1], 10, 64)
+	}
+	if m := failedRe.FindStringSubmatch(out); m != nil {
+		r.Failed, _ = strconv.ParseInt(m[1], 10, 64)
+	}
+	return r, nil
+}
+
+// pgbenchCommand is how the runs invoke pgbench, for the report.
+func pgbenchCommand(dur time.Duration) string {
+	secs := int((dur + time.Second - 1) / time.Second)
+	return fmt.Sprintf("pgbench -n -c <clients> -j <min(2, clients)> -T %d -f <script> -M prepared <dsn>", secs)
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// row is one line of the results table: the server's figure next to the
+// pgbench ceiling of the same SQL at the same concurrency.
+type row struct {
+	Run           string
+	Clients       int
+	Rate          float64 // server throughput in Unit
+	Unit          string
+	P50, P99, Max time.Duration
+	Errors        int
+	FirstErr      string
+	NA            string  // non-empty: no server figure, and why
+	Ceiling       float64 // pgbench, in Unit; 0: not measured
+	CeilNote      string  // pgbench's unit (and tps when it differs)
+	Percent       bool    // show the ratio as a percentage
+	Target        string
+	Met           string // yes, no, or empty when the run has no target
+}
+
+func newRow(run string, clients int, unit string, res loadResult) row {
+	return row{Run: run, Clients: clients, Unit: unit, Rate: res.rate(),
+		P50: percentile(res.Lat, 50), P99: percentile(res.Lat, 99), Max: percentile(res.Lat, 100),
+		Errors: res.Errors, FirstErr: res.FirstErr}
+}
+
+func (r row) ratio() float64 {
+	if r.Ceiling <= 0 || r.NA != "" {
+		return 0
+	}
+	return r.Rate / r.Ceiling
+}
+
+// judge records whether the target was met; a run with errors never meets it.
+func (r *row) judge(ok bool) {
+	r.Met = "no"
+	if ok && r.Errors == 0 {
+		r.Met = "yes"
+	}
+}
+
+var tableHeader = []string{"run", "clients", "Whereabouts over HTTP", "latency p50 / p99 / max", "errors",
+	"pgbench ceiling (same SQL, same clients)", "ratio", "target", "met"}
+
+func (r row) cells() []string {
+	server, lat, errs, ratio := "", "", fmt.Sprint(r.Errors), "–"
+	if r.NA != "" {
+		server, lat, errs = r.NA, "–", "–"
+	} else {
+		server = grouped(r.Rate) + " " + r.Unit
+		lat = fmt.Sprintf("%s / %s / %s ms", ms(r.P50), ms(r.P99), ms(r.Max))
+	}
+	ceiling := "not measured"
+	if r.Ceiling > 0 {
+		ceiling = grouped(r.Ceiling) + " " + r.CeilNote
+		if r.NA == "" && r.Percent {
+			ratio = fmt.Sprintf("%.0f%%", 100*r.ratio())
+		} else if r.NA == "" {
+			ratio = fmt.Sprintf("%.2fx", r.ratio())
+		}
+	}
+	return []string{r.Run, fmt.Sprint(r.Clients), server, lat, errs, ceiling, ratio, or(r.Target, "–"), or(r.Met, "–")}
+}
+
+// markdownTable renders rows with a header and aligned pipes.
+func markdownTable(header []string, rows [][]string) string {
+	var sb strings.Builder
+	line := func(cells []string) {
+		sb.WriteString("|")
+		for _, c := range cells {
+			sb.WriteString(" " + strings.ReplaceAll(c, "|", `\|`) + " |")
+		}
+		sb.WriteString("\n")
+	}
+	line(header)
+	sep := make([]string, len(header))
+	for i := range sep {
+		sep[i] = "---"
+	}
+	line(sep)
+	for _, r := range rows {
+		line(r)
+	}
+	return sb.String()
+}
+
+// grouped formats a rate with thousands separators: 12345.6 -> "12,346";
+// below 100 it keeps one decimal.
+func grouped(v float64) string {
+	if v < 100 {
+		return fmt.Sprintf("%.1f", v)
+	}
+	s := fmt.Sprintf("%.0f", v)
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+// ms formats a duration in milliseconds with precision that suits it.
+func ms(d time.Duration) string {
+	v := float64(d) / float64(time.Millisecond)
+	switch {
+	case v < 10:
+		return fmt.Sprintf("%.2f", v)
+	case v < 100:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+var plainArg = regexp.MustCompile(`^[A-Za-z0-9_./,=:+@%-]+$`)
+
+// commandLine is the invocation as the user typed it; a binary that `go run`
+// built in a temporary directory is shown as `go run`.
+func commandLine(argv0 string, args []string) string {
+	parts := []string{argv0}
+	if strings.Contains(argv0, "go-build") {
+		parts = []string{"go", "run", "./cmd/whereabouts-bench"}
+	}
+	for _, a := range args {
+		if !plainArg.MatchString(a) {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
+
+// report is everything printed at the end.
+type report struct {
+	Command  string
+	Machine  machine
+	Opts     options
+	Rows     []row
+	HTTP, PG tally // notifications and moves
+	Counted  bool
+	PeakRSS  int64
+	Elapsed  time.Duration
+	Notes    []string
+}
+
+func (rep report) write(w io.Writer) {
+	o, m := rep.Opts, rep.Machine
+	var rows [][]string
+	for _, r := range rep.Rows {
+		rows = append(rows, r.cells())
+	}
+	fmt.Fprintf(w, "\n## Whereabouts benchmark\n\n%s\n", markdownTable(tableHeader, rows))
+	if rep.Counted {
+		fmt.Fprintf(w, "- Notifications (runs 1-2, a separate LISTEN connection on person_updated; moves = sum of version increases): HTTP notified %d of %d committed moves; pgbench notified %d of %d.\n",
+			rep.HTTP.notified, rep.HTTP.moves, rep.PG.notified, rep.PG.moves)
+	}
+	if rep.PeakRSS > 0 {
+		fmt.Fprintf(w, "- Server peak RSS (VmHWM, a fresh server per row, the largest): %.1f MiB.\n", float64(rep.PeakRSS)/(1<<20))
+	}
+	for _, r := range rep.Rows {
+		if r.FirstErr != "" {
+			fmt.Fprintf(w, "- First error, %s at %d clients: %s\n", r.Run, r.Clients, r.FirstErr)
+		}
+	}
+	fmt.Fprintf(w, "- Machine: nproc %d, %s, %.1f GiB RAM, Linux %s (load average %s before the run); Go %s (server built with %s); PostgreSQL %s, PostGIS %s; %s.\n",
+		m.NProc, m.CPU, float64(m.MemBytes)/(1<<30), m.Kernel, or(m.LoadAvg, "unknown"), m.GoVersion, m.ServerGo, m.Postgres, m.PostGIS, m.Pgbench)
+	fmt.Fprintf(w, "- Database: a private cluster started by the bench, production-like durability: %s; CHECKPOINT before each measured phase. Server: `whereabouts serve` with default group commit settings.\n",
+		strings.Join(clusterSettings, ", "))
+	fmt.Fprintf(w, "- Data: %s people seeded once for all runs, uniform over 40 km x 40 km around 52.37,4.89 (a fix an hour old each); every position and query point of HTTP clients and pgbench is drawn from the same square.\n",
+		grouped(float64(o.People)))
+	fmt.Fprintf(w, "- Load: each row is a pair measured back to back: first pgbench with the server stopped, `%s`; then a fresh server under HTTP load for %s (after an unmeasured %s warm-up), its keep-alive net/http clients in the bench process sharing the %d cores with the server and PostgreSQL. The counting LISTEN connection is open in both.\n",
+		pgbenchCommand(o.Duration), o.Duration, warmupFor(o.Duration), m.NProc)
+	fmt.Fprintf(w, "- pgbench scripts (kept with -keep): ingest = the history INSERT and the person UPDATE of store/locations.go as single-row statements (seen_at set in the UPDATE, RETURNING as the server reads) in one transaction, notify trigger on; "+
+		"batch = the same set-based statements over unnest arrays (lock + seen_at, INSERT, UPDATE) for %d distinct people, the arrays drawn by a SELECT before the transaction; "+
+		"nearby = store.Nearby's statement (store/query_nearby.go, no filters, k=10 as a parameter).\n", o.BatchSize)
+	for _, n := range rep.Notes {
+		fmt.Fprintf(w, "- Note: %s\n", n)
+	}
+	fmt.Fprintf(w, "- Command: `%s` (whole run %s).\n", rep.Command, rep.Elapsed.Round(time.Second))
+}
