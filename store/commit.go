@@ -13,8 +13,8 @@ var ErrClosed = errors.New("store: committer closed")
 
 // CommitConfig bounds a group commit. Zero fields take the defaults.
 type CommitConfig struct {
-	Shards   int           // independent collectors, one transaction in flight each (default 4)
-	MaxRows  int           // most fixes in one transaction (default 64)
+	Shards   int           // independent collectors, one transaction in flight each (default 1)
+	MaxRows  int           // most fixes in one transaction (default 256)
 	MaxDelay time.Duration // longest a collector keeps gathering arrivals before it commits (default 2ms)
 }
 
@@ -48,15 +48,12 @@ type fixAnswer struct {
 func (s *Store) NewCommitter(cfg CommitConfig) *Committer {
 	c := &Committer{store: s, maxRows: cfg.MaxRows, maxDelay: cfg.MaxDelay}
 	if c.maxRows <= 0 {
-		c.maxRows = 64
+		c.maxRows = 256
 	}
 	if c.maxDelay <= 0 {
 		c.maxDelay = 2 * time.Millisecond
 	}
-	shards := cfg.Shards
-	if shards <= 0 {
-		shards = 4
-	}
+	shards := max(cfg.Shards, 1)
 	for range shards {
 		ch := make(chan *pendingFix, 4*c.maxRows)
 		c.shards = append(c.shards, ch)
@@ -139,7 +136,7 @@ func (c *Committer) flush(batch []*pendingFix) {
 	for i, p := range batch {
 		ups[i] = p.up
 	}
-	results, err := c.store.UpdateLocations(ctx, ups)
+	results, err := c.store.update(ctx, ups, returnFeature)
 	if err == nil {
 		for i, p := range batch {
 			p.reply <- fixAnswer{res: results[i]}
@@ -151,7 +148,7 @@ func (c *Committer) flush(batch []*pendingFix) {
 		return
 	}
 	for _, p := range batch {
-		res, err := c.store.UpdateLocations(ctx, []Update{p.up})
+		res, err := c.store.update(ctx, []Update{p.up}, returnFeature)
 		if err != nil {
 			p.reply <- fixAnswer{err: err}
 			continue

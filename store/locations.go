@@ -27,7 +27,7 @@ type Result struct {
 	Err       error  // ErrNotFound, or nil
 	Moved     bool   // the live position moved to this fix
 	Duplicate bool   // already in history: a resent fix
-	Feature   []byte // the person's Feature after this fix, when Moved
+	Feature   []byte // the person's Feature after this fix, when Moved (group commit and UpdateLocation only)
 }
 
 // fixKey identifies a fix for deduplication, at the database's microsecond
@@ -80,6 +80,7 @@ const insertHistory = `INSERT INTO location_history
 SELECT person_id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, recorded_at,
 	accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag
 FROM ` + unnestInput + `
+WHERE EXISTS (SELECT 1 FROM person p WHERE p.id = u.person_id)
 ON CONFLICT DO NOTHING
 RETURNING person_id, recorded_at, ST_X(loc::geometry), ST_Y(loc::geometry)`
 
@@ -88,60 +89,120 @@ RETURNING person_id, recorded_at, ST_X(loc::geometry), ST_Y(loc::geometry)`
 // notify trigger.
 const moveLive = `UPDATE person p SET
 	loc = ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)::geography,
-	recorded_at = u.recorded_at, updated_at = now(), version = p.version + 1,
+	recorded_at = u.recorded_at, updated_at = now(), seen_at = now(), version = p.version + 1,
 	accuracy_m = u.accuracy_m, speed_mps = u.speed_mps, heading_deg = u.heading_deg,
 	altitude_m = u.altitude_m, battery = u.battery
 FROM ` + unnestInput + `
 WHERE p.id = u.person_id AND (p.recorded_at IS NULL OR p.recorded_at <= u.recorded_at)
-RETURNING p.id, person_feature(p)::text`
+RETURNING p.id, `
+
+// What a move returns: the Feature costs a JSON build per row, so only
+// callers that answer with it (a single PUT) ask for it.
+const (
+	returnFeature = moveLive + "person_feature(p)::text"
+	returnNothing = moveLive + "NULL::text"
+)
 
 // UpdateLocations applies a batch in one transaction: every new fix of a
 // known person goes into history, and the live position moves forward in
 // arrival order (two fixes of one person in a batch are two moves, two
 // versions, two notifications). Unknown people are reported per item; the
-// rest apply.
+// rest apply. Results carry no Feature; the group committer's do.
 func (s *Store) UpdateLocations(ctx context.Context, ups []Update) ([]Result, error) {
+	return s.update(ctx, ups, returnNothing)
+}
+
+// update runs the batch's transaction in two round trips, because on a
+// busy 2-core machine a round trip (two context switches and a wake-up of
+// the backend) costs as much as the SQL: first BEGIN, the row locks and the
+// history insert; then the moves, the last-seen stamp and COMMIT.
+func (s *Store) update(ctx context.Context, ups []Update, move string) ([]Result, error) {
 	results := make([]Result, len(ups))
-	err := s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		known, err := markSeen(ctx, tx, ups)
-		if err != nil {
-			return err
-		}
-		var all columns
-		for i, u := range ups {
-			if !known[u.PersonID] {
-				results[i].Err = fmt.Errorf("person %d: %w", u.PersonID, ErrNotFound)
-				continue
-			}
-			all.add(u)
-		}
-		if len(all.ids) == 0 {
-			return nil
-		}
-		inserted, err := insertNew(ctx, tx, all)
-		if err != nil {
-			return err
-		}
-		rounds, roundIdx := planRounds(ups, results, inserted)
-		for r := range rounds {
-			if err := applyRound(ctx, tx, rounds[r], roundIdx[r], ups, results); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
+		return nil, fmt.Errorf("store: update locations: %w", err)
+	}
+	defer conn.Release()
+	if err := pipeline(ctx, conn.Conn(), ups, move, results); err != nil {
+		// A failed statement leaves the transaction open and aborted; if the
+		// ROLLBACK fails too, the pool drops the connection on release.
+		conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 		return nil, fmt.Errorf("store: update locations: %w", err)
 	}
 	return results, nil
 }
 
-// insertNew stores the fixes in history and returns the keys it inserted;
-// the others were already there.
-func insertNew(ctx context.Context, tx pgx.Tx, all columns) (map[fixKey]bool, error) {
-	rows, err := tx.Query(ctx, insertHistory, all.args()...)
+func pipeline(ctx context.Context, conn *pgx.Conn, ups []Update, move string, results []Result) error {
+	var all columns
+	for _, u := range ups {
+		all.add(u)
+	}
+	ids := slices.Clone(all.ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	first := &pgx.Batch{}
+	first.Queue("BEGIN")
+	first.Queue(lockPeople, ids)
+	first.Queue(insertHistory, all.args()...)
+	br := conn.SendBatch(ctx, first)
+	known, inserted, err := readFirst(br)
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		return nil, fmt.Errorf("insert history: %w", err)
+		return err
+	}
+	for i, u := range ups {
+		if !known[u.PersonID] {
+			results[i].Err = fmt.Errorf("person %d: %w", u.PersonID, ErrNotFound)
+		}
+	}
+	rounds, roundIdx := planRounds(ups, results, inserted)
+	second := &pgx.Batch{}
+	for r := range rounds {
+		second.Queue(move, rounds[r].args()...)
+	}
+	second.Queue(markSeen, ids)
+	second.Queue("COMMIT")
+	br = conn.SendBatch(ctx, second)
+	for r := range rounds {
+		if err = applyRound(br, roundIdx[r], ups, results); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// readFirst reads the answers to BEGIN, lockPeople and insertHistory: the
+// people that exist, and the keys of the fixes that were new.
+func readFirst(br pgx.BatchResults) (map[int64]bool, map[fixKey]bool, error) {
+	if _, err := br.Exec(); err != nil {
+		return nil, nil, fmt.Errorf("begin: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return nil, nil, fmt.Errorf("lock people: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, nil, fmt.Errorf("lock people: %w", err)
+	}
+	known := make(map[int64]bool, len(found))
+	for _, id := range found {
+		known[id] = true
+	}
+	rows, err = br.Query()
+	if err != nil {
+		return nil, nil, fmt.Errorf("insert history: %w", err)
 	}
 	inserted := map[fixKey]bool{}
 	var k fixKey
@@ -152,9 +213,9 @@ func insertNew(ctx context.Context, tx pgx.Tx, all columns) (map[fixKey]bool, er
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("insert history: %w", err)
+		return nil, nil, fmt.Errorf("insert history: %w", err)
 	}
-	return inserted, nil
+	return known, inserted, nil
 }
 
 // planRounds groups the fixes that may move a marker (new, unflagged) into
@@ -188,36 +249,19 @@ func planRounds(ups []Update, results []Result, inserted map[fixKey]bool) ([]col
 	return rounds, roundIdx
 }
 
-// markSeen locks the batch's people in id order, so concurrent batches
-// touching the same people queue instead of deadlocking, and records that
-// their devices were heard from. It returns the ids that exist.
-func markSeen(ctx context.Context, tx pgx.Tx, ups []Update) (map[int64]bool, error) {
-	ids := make([]int64, 0, len(ups))
-	for _, u := range ups {
-		ids = append(ids, u.PersonID)
-	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	rows, err := tx.Query(ctx, `WITH locked AS (
-		SELECT id FROM person WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE)
-	UPDATE person p SET seen_at = now() FROM locked WHERE p.id = locked.id RETURNING p.id`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("lock people: %w", err)
-	}
-	found, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("lock people: %w", err)
-	}
-	known := make(map[int64]bool, len(found))
-	for _, id := range found {
-		known[id] = true
-	}
-	return known, nil
-}
+// lockPeople locks the batch's people in id order, so concurrent batches
+// touching the same people queue instead of deadlocking; it returns those
+// that exist.
+const lockPeople = "SELECT id FROM person WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE"
 
-// applyRound moves each person of one round (at most one fix per person).
-func applyRound(ctx context.Context, tx pgx.Tx, c columns, idx []int, ups []Update, results []Result) error {
-	rows, err := tx.Query(ctx, moveLive, c.args()...)
+// markSeen records that the devices whose fixes did not move their marker
+// (older, flagged or resent) were heard from; a move already set seen_at to
+// now(), the transaction's time, so those rows are left alone.
+const markSeen = "UPDATE person SET seen_at = now() WHERE id = ANY($1) AND seen_at IS DISTINCT FROM now()"
+
+// applyRound reads the moves of one round (at most one fix per person).
+func applyRound(br pgx.BatchResults, idx []int, ups []Update, results []Result) error {
+	rows, err := br.Query()
 	if err != nil {
 		return fmt.Errorf("move live position: %w", err)
 	}
@@ -225,7 +269,7 @@ func applyRound(ctx context.Context, tx pgx.Tx, c columns, idx []int, ups []Upda
 	var id int64
 	var feature []byte
 	_, err = pgx.ForEachRow(rows, []any{&id, &feature}, func() error {
-		moved[id] = slices.Clone(feature)
+		moved[id] = slices.Clone(feature) // nil when not asked for
 		return nil
 	})
 	if err != nil {
@@ -243,7 +287,7 @@ func applyRound(ctx context.Context, tx pgx.Tx, c columns, idx []int, ups []Upda
 // (unchanged when the fix was older than the live position, flagged or a
 // duplicate).
 func (s *Store) UpdateLocation(ctx context.Context, u Update) ([]byte, error) {
-	res, err := s.UpdateLocations(ctx, []Update{u})
+	res, err := s.update(ctx, []Update{u}, returnFeature)
 	if err != nil {
 		return nil, err
 	}

@@ -62,14 +62,23 @@ func (s *Store) Person(ctx context.Context, id int64) ([]byte, error) {
 	return f, nil
 }
 
-// DeletePerson removes a person and its history; streams get a remove.
+// DeletePerson removes a person and its history in one transaction;
+// streams get a remove.
 func (s *Store) DeletePerson(ctx context.Context, id int64) error {
-	tag, err := s.pool.Exec(ctx, "DELETE FROM person WHERE id = $1", id)
+	err := s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "DELETE FROM person WHERE id = $1", id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		// Writers lock the person first, so none can add history now.
+		_, err = tx.Exec(ctx, "DELETE FROM location_history WHERE person_id = $1", id)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("store: delete person %d: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("store: delete person %d: %w", id, ErrNotFound)
 	}
 	return nil
 }

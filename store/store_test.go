@@ -143,8 +143,8 @@ func TestBatchAppliesKnownPeopleInOrderAndReportsUnknown(t *testing.T) {
 			t.Fatalf("item %d: %+v", i, res[i])
 		}
 	}
-	if v := decode(t, res[2].Feature).Properties["version"]; v != 2.0 {
-		t.Fatalf("second fix of A in one batch: version %v, want 2", v)
+	if v := decode(t, mustPerson(t, s, a)).Properties["version"]; v != 2.0 {
+		t.Fatalf("two fixes of A in one batch: version %v, want 2", v)
 	}
 }
 
