@@ -56,8 +56,6 @@ func newClient(conns int) *http.Client {
 type worker struct {
 	rng  *rand.Rand
 	resp bytes.Buffer // response body
-	perm []int        // batch run: person ids minus one, shuffled
-	next int
 }
 
 // makeRequest builds a worker's next request. countUnits says how many

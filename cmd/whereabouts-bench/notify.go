@@ -18,13 +18,31 @@ type counter struct {
 }
 
 func (b *bench) startCounter(ctx context.Context) error {
+	c, err := b.listen(ctx, "notification counter")
+	if err != nil {
+		return err
+	}
+	b.counter = c
+	return nil
+}
+
+func (b *bench) stopCounter() {
+	if b.counter != nil {
+		b.counter.stop()
+		b.counter = nil
+	}
+}
+
+// listen opens a LISTEN connection that takes every notification and counts
+// it until stopped.
+func (b *bench) listen(ctx context.Context, what string) (*counter, error) {
 	conn, err := pgx.Connect(ctx, b.dsn)
 	if err != nil {
-		return fmt.Errorf("notification counter: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if _, err := conn.Exec(ctx, "LISTEN person_updated"); err != nil {
 		conn.Close(context.Background())
-		return fmt.Errorf("notification counter: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	lctx, cancel := context.WithCancel(ctx)
 	c := &counter{cancel: cancel, done: make(chan struct{})}
@@ -34,24 +52,19 @@ func (b *bench) startCounter(ctx context.Context) error {
 		for {
 			if _, err := conn.WaitForNotification(lctx); err != nil {
 				if lctx.Err() == nil {
-					b.logf("notification counter stopped: %v", err)
+					b.logf("%s stopped: %v", what, err)
 				}
 				return
 			}
 			c.n.Add(1)
 		}
 	}()
-	b.counter = c
-	return nil
+	return c, nil
 }
 
-func (b *bench) stopCounter() {
-	if b.counter == nil {
-		return
-	}
-	b.counter.cancel()
-	<-b.counter.done
-	b.counter = nil
+func (c *counter) stop() {
+	c.cancel()
+	<-c.done
 }
 
 // window measures one phase (HTTP or pgbench): the moves committed in it (from the

@@ -54,7 +54,7 @@ COMMIT;
 }
 
 // batchScript is one POST /api/v1/locations of size distinct people: the
-// set-based statements of store/locations.go (markSeen, insertHistory,
+// set-based statements of store/locations.go (lockPeople, insertHistory,
 // moveLive over unnest arrays). The arrays are drawn first, outside the
 // transaction: size people from a random start with a fixed stride coprime
 // to people, so they are distinct.
@@ -63,9 +63,9 @@ func batchScript(people, size int, c city) string {
 	return fmt.Sprintf(`\set off random(0, %[1]d)
 SELECT array_agg(1 + (:off + k * %[2]d) %% %[3]d) AS ids, array_agg(%.6[4]f + (2 * random() - 1) * %.9[5]f) AS lats, array_agg(%.6[6]f + (2 * random() - 1) * %.9[7]f) AS lons FROM generate_series(0, %[8]d) AS k \gset
 BEGIN;
-WITH locked AS (SELECT id FROM person WHERE id = ANY(:ids::bigint[]) ORDER BY id FOR NO KEY UPDATE) UPDATE person p SET seen_at = now() FROM locked WHERE p.id = locked.id RETURNING p.id;
+SELECT id FROM person WHERE id = ANY(:ids::bigint[]) ORDER BY id FOR NO KEY UPDATE;
 INSERT INTO location_history (person_id, loc, recorded_at) SELECT person_id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, now() FROM unnest(:ids::bigint[], :lons::float8[], :lats::float8[]) AS u(person_id, lon, lat) ON CONFLICT DO NOTHING RETURNING person_id, recorded_at, ST_X(loc::geometry), ST_Y(loc::geometry);
-UPDATE person p SET loc = ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)::geography, recorded_at = now(), updated_at = now(), version = p.version + 1 FROM unnest(:ids::bigint[], :lons::float8[], :lats::float8[]) AS u(person_id, lon, lat) WHERE p.id = u.person_id AND (p.recorded_at IS NULL OR p.recorded_at <= now()) RETURNING p.id, person_feature(p)::text;
+UPDATE person p SET loc = ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)::geography, recorded_at = now(), updated_at = now(), seen_at = now(), version = p.version + 1 FROM unnest(:ids::bigint[], :lons::float8[], :lats::float8[]) AS u(person_id, lon, lat) WHERE p.id = u.person_id AND (p.recorded_at IS NULL OR p.recorded_at <= now()) RETURNING p.id, NULL::text;
 COMMIT;
 `, people-1, step, people, c.Lat, c.DLat, c.Lon, c.DLon, size-1)
 }

@@ -187,7 +187,7 @@ func (rep report) write(w io.Writer) {
 	fmt.Fprintf(w, "- Load: each row is a pair measured back to back: first pgbench with the server stopped, `%s`; then a fresh server under HTTP load for %s (after an unmeasured %s warm-up), its keep-alive net/http clients in the bench process sharing the %d cores with the server and PostgreSQL. The counting LISTEN connection is open in both.\n",
 		pgbenchCommand(o.Duration), o.Duration, warmupFor(o.Duration), m.NProc)
 	fmt.Fprintf(w, "- pgbench scripts (kept with -keep): ingest = the history INSERT and the person UPDATE of store/locations.go as single-row statements (seen_at set in the UPDATE, RETURNING as the server reads) in one transaction, notify trigger on; "+
-		"batch = the same set-based statements over unnest arrays (lock + seen_at, INSERT, UPDATE) for %d distinct people, the arrays drawn by a SELECT before the transaction; "+
+		"batch = the same set-based statements over unnest arrays (lock, INSERT, UPDATE) for %d distinct people, the arrays drawn by a SELECT before the transaction; "+
 		"nearby = store.Nearby's statement (store/query_nearby.go, no filters, k=10 as a parameter).\n", o.BatchSize)
 	for _, n := range rep.Notes {
 		fmt.Fprintf(w, "- Note: %s\n", n)

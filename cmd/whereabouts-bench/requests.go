@@ -36,23 +36,23 @@ func (b *bench) putLocation(ctx context.Context, w *worker) (*http.Request, erro
 	return b.newRequest(ctx, http.MethodPut, "/api/v1/people/"+strconv.Itoa(id)+"/location", body)
 }
 
-// postLocations sends BatchSize positions of distinct random people: the
-// next slice of the worker's shuffled list of everyone.
+// postLocations sends BatchSize positions of distinct people, chosen exactly
+// as the pgbench batch script chooses them (a random start, a stride coprime
+// to the number of people), so both meet the same row-lock contention
+// between concurrent batches.
 func (b *bench) postLocations(ctx context.Context, w *worker) (*http.Request, error) {
-	size := b.opts.BatchSize
-	if w.perm == nil || w.next+size > len(w.perm) {
-		w.perm, w.next = w.rng.Perm(b.opts.People), 0
-	}
+	size, people := b.opts.BatchSize, b.opts.People
+	step, off := stride(people, size), w.rng.IntN(people)
 	body := append(make([]byte, 0, 56*size), '[')
-	for i, id := range w.perm[w.next : w.next+size] {
-		if i > 0 {
+	for k := range size {
+		if k > 0 {
 			body = append(body, ',')
 		}
-		body = strconv.AppendInt(append(body, `{"person_id":`...), int64(id+1), 10)
+		id := 1 + (off+k*step)%people
+		body = strconv.AppendInt(append(body, `{"person_id":`...), int64(id), 10)
 		lat, lon := defaultCity.point(w.rng)
 		body = append(appendLatLon(append(body, ','), lat, lon), '}')
 	}
-	w.next += size
 	return b.newRequest(ctx, http.MethodPost, "/api/v1/locations", append(body, ']'))
 }
 
