@@ -184,9 +184,9 @@ func (rep report) write(w io.Writer) {
 		strings.Join(clusterSettings, ", "))
 	fmt.Fprintf(w, "- Data: %s people seeded once for all runs, uniform over 40 km x 40 km around 52.37,4.89 (a fix an hour old each); every position and query point of HTTP clients and pgbench is drawn from the same square.\n",
 		grouped(float64(o.People)))
-	fmt.Fprintf(w, "- Load: each row is a pair measured back to back: first pgbench with the server stopped, `%s`; then a fresh server under HTTP load for %s (after an unmeasured %s warm-up), its keep-alive net/http clients in the bench process sharing the %d cores with the server and PostgreSQL. The counting LISTEN connection is open in both.\n",
+	fmt.Fprintf(w, "- Load: each row is a pair measured back to back: first pgbench with the server stopped, `%s`; then a fresh server under HTTP load for %s (after an unmeasured %s warm-up), its keep-alive net/http clients in the bench process sharing the %d cores with the server and PostgreSQL. Both sides feed two LISTEN connections: the counter, and the server's own listener (or, under pgbench, a stand-in for it).\n",
 		pgbenchCommand(o.Duration), o.Duration, warmupFor(o.Duration), m.NProc)
-	fmt.Fprintf(w, "- pgbench scripts (kept with -keep): ingest = the history INSERT and the person UPDATE of store/locations.go as single-row statements (seen_at set in the UPDATE, RETURNING as the server reads) in one transaction, notify trigger on; "+
+	fmt.Fprintf(w, "- pgbench scripts (kept with -keep): ingest = the history INSERT and the person UPDATE of store/locations.go as single-row statements (seen_at set in the UPDATE, RETURNING as the server reads) in one transaction sent as one pipeline, notify trigger on; "+
 		"batch = the same set-based statements over unnest arrays (lock, INSERT, UPDATE) for %d distinct people, the arrays drawn by a SELECT before the transaction; "+
 		"nearby = store.Nearby's statement (store/query_nearby.go, no filters, k=10 as a parameter).\n", o.BatchSize)
 	for _, n := range rep.Notes {
