@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"whereabouts/store"
@@ -74,10 +73,8 @@ func osmCredential(r *http.Request, param string) string {
 	if param != "" {
 		return param
 	}
-	if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		if tok = strings.TrimSpace(tok); tok != "" {
-			return tok
-		}
+	if tok := bearerHeader(r); tok != "" {
+		return tok
 	}
 	if _, pass, ok := r.BasicAuth(); ok && pass != "" {
 		return pass

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"whereabouts/store"
@@ -139,10 +138,8 @@ func ovlSortRejected(rs []ovlRejected) {
 // Access Token setting) or else from ?token= in the endpoint URL. The
 // header wins when both are set.
 func ovlToken(r *http.Request) string {
-	if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		if tok = strings.TrimSpace(tok); tok != "" {
-			return tok
-		}
+	if tok := bearerHeader(r); tok != "" {
+		return tok
 	}
 	return r.URL.Query().Get("token")
 }

@@ -74,13 +74,19 @@ func (s *Server) auth(level access) func(http.HandlerFunc) http.Handler {
 }
 
 func bearer(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); h != "" {
-		if scheme, tok, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
-			return strings.TrimSpace(tok)
-		}
-		return ""
+	if r.Header.Get("Authorization") != "" {
+		return bearerHeader(r)
 	}
 	return r.URL.Query().Get("access_token")
+}
+
+// bearerHeader is the token of an "Authorization: Bearer" header, or "".
+func bearerHeader(r *http.Request) string {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
 }
 
 type statusRecorder struct {

@@ -92,14 +92,23 @@ func (s *Server) scope(r *http.Request, f geo.Filter) geo.Filter {
 	return f
 }
 
-func (s *Server) getPerson(w http.ResponseWriter, r *http.Request) {
+// readablePerson is the {id} of the path, if the principal may read that
+// person: a device reads others only when devices may see each other.
+func (s *Server) readablePerson(r *http.Request) (int64, error) {
 	id, err := pathID(r)
 	if err != nil {
-		writeError(w, r, s.log, err)
-		return
+		return 0, err
 	}
 	if p := principalFrom(r.Context()); !p.admin && !s.cfg.DevicesSeeOthers && p.personID != id {
-		writeError(w, r, s.log, errForbidden)
+		return 0, errForbidden
+	}
+	return id, nil
+}
+
+func (s *Server) getPerson(w http.ResponseWriter, r *http.Request) {
+	id, err := s.readablePerson(r)
+	if err != nil {
+		writeError(w, r, s.log, err)
 		return
 	}
 	f, err := s.store.Person(r.Context(), id)

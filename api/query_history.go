@@ -24,13 +24,9 @@ const (
 // Features or (format=linestring) one LineString Feature. A device reads its
 // own history, and others' only when devices may see others (as getPerson).
 func (s *Server) history(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
+	id, err := s.readablePerson(r)
 	if err != nil {
 		writeError(w, r, s.log, err)
-		return
-	}
-	if p := principalFrom(r.Context()); !p.admin && !s.cfg.DevicesSeeOthers && p.personID != id {
-		writeError(w, r, s.log, errForbidden)
 		return
 	}
 	q, line, err := parseHistory(params(r.URL.Query()), id)
