@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"whereabouts/api"
 	"whereabouts/notify"
@@ -57,8 +58,9 @@ func newService(t *testing.T, cfg api.Config) *service {
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = adminToken
 	}
-	commit := st.NewCommitter(store.CommitConfig{})
-	a := api.New(cfg, st, commit, ws, listener.Ready, log)
+	metrics := api.NewMetrics(prometheus.NewRegistry(), listener, hub)
+	commit := st.NewCommitter(store.CommitConfig{OnFlush: metrics.CommitRows})
+	a := api.New(cfg, st, commit, ws, listener.Ready, log, metrics)
 	srv, osm := httptest.NewServer(a.Handler()), httptest.NewServer(a.OsmAndHandler())
 	t.Cleanup(func() {
 		hub.Close()

@@ -12,7 +12,17 @@ import (
 // admit is the one gate every write path goes through, whatever the wire
 // format: the position must be valid, and the server's policy decides
 // whether a suspicious fix is refused or kept without moving the marker.
+// Its refusals are counted here, and what write stores is counted there.
 func (s *Server) admit(personID int64, p geo.Position, now time.Time) (store.Update, error) {
+	up, err := s.check(personID, p, now)
+	if err != nil {
+		s.countRejected(err, 1)
+	}
+	return up, err
+}
+
+// check is admit without the counting.
+func (s *Server) check(personID int64, p geo.Position, now time.Time) (store.Update, error) {
 	if err := p.Validate(); err != nil {
 		return store.Update{}, err
 	}
@@ -37,8 +47,20 @@ func (s *Server) device(ctx context.Context, token string) (store.Device, error)
 }
 
 // write stores admitted fixes: a lone fix joins a group commit with other
-// requests' fixes, a batch is its own transaction already.
+// requests' fixes, a batch is its own transaction already. Every fix's
+// outcome is counted here.
 func (s *Server) write(ctx context.Context, ups []store.Update) ([]store.Result, error) {
+	results, err := s.commitFixes(ctx, ups)
+	if err != nil {
+		s.countRejected(err, len(ups))
+		return nil, err
+	}
+	s.countWritten(ups, results)
+	return results, nil
+}
+
+// commitFixes is write without the counting.
+func (s *Server) commitFixes(ctx context.Context, ups []store.Update) ([]store.Result, error) {
 	if len(ups) != 1 {
 		return s.store.UpdateLocations(ctx, ups)
 	}

@@ -2,45 +2,73 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"whereabouts/static"
 )
 
-// Handler returns every route of the service. Nothing is registered
-// anywhere else.
+// Handler returns every route of the service.
 func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	admin, anyToken := s.auth(adminOnly), s.auth(deviceOrAdmin)
+	mux, _ := s.routes()
+	return s.recoverPanics(s.logRequests(s.observeRequests("unmatched", mux)))
+}
 
-	mux.Handle("POST /api/v1/people", admin(s.createPerson))
-	mux.Handle("GET /api/v1/people", anyToken(s.listPeople))
-	mux.Handle("GET /api/v1/people/nearby", anyToken(s.nearby))
-	mux.Handle("POST /api/v1/people/within", anyToken(s.within))
-	mux.Handle("GET /api/v1/people/{id}", anyToken(s.getPerson))
-	mux.Handle("GET /api/v1/people/{id}/history", anyToken(s.history))
-	mux.Handle("DELETE /api/v1/people/{id}", admin(s.deletePerson))
-	mux.Handle("PUT /api/v1/people/{id}/location", anyToken(s.putLocation))
-	mux.Handle("POST /api/v1/locations", anyToken(s.postLocations))
-	mux.Handle("GET /api/v1/stream", anyToken(s.streamWebSocket))
+// Routes lists every route as "METHOD /path", for the OpenAPI document's
+// test: a route missing from either side fails it.
+func (s *Server) Routes() []string {
+	_, patterns := s.routes()
+	return patterns
+}
+
+// routes registers every route of the service; nothing is registered
+// anywhere else.
+func (s *Server) routes() (*http.ServeMux, []string) {
+	mux := http.NewServeMux()
+	var patterns []string
+	handle := func(pattern string, h http.Handler) {
+		mux.Handle(pattern, h)
+		if strings.Contains(pattern, " ") {
+			patterns = append(patterns, pattern)
+		}
+	}
+	admin, anyToken := s.auth(adminOnly), s.auth(deviceOrAdmin)
+	fn := func(f http.HandlerFunc) http.Handler { return f }
+
+	handle("POST /api/v1/people", admin(s.createPerson))
+	handle("GET /api/v1/people", anyToken(s.listPeople))
+	handle("GET /api/v1/people/nearby", anyToken(s.nearby))
+	handle("POST /api/v1/people/within", anyToken(s.within))
+	handle("GET /api/v1/people/{id}", anyToken(s.getPerson))
+	handle("GET /api/v1/people/{id}/history", anyToken(s.history))
+	handle("DELETE /api/v1/people/{id}", admin(s.deletePerson))
+	handle("PUT /api/v1/people/{id}/location", anyToken(s.putLocation))
+	handle("POST /api/v1/locations", anyToken(s.postLocations))
+	handle("GET /api/v1/stream", anyToken(s.streamWebSocket))
+	handle("GET /api/v1/openapi.json", fn(s.openAPI))
 
 	// Phone apps, in their own protocols; each authenticates as the app can.
-	mux.HandleFunc("GET /ingest/osmand", s.ingestOsmAnd)
-	mux.HandleFunc("POST /ingest/osmand", s.ingestOsmAnd)
-	mux.HandleFunc("POST /ingest/owntracks", s.ingestOwnTracks)
-	mux.HandleFunc("POST /ingest/overland", s.ingestOverland)
+	handle("GET /ingest/osmand", fn(s.ingestOsmAnd))
+	handle("POST /ingest/osmand", fn(s.ingestOsmAnd))
+	handle("POST /ingest/owntracks", fn(s.ingestOwnTracks))
+	handle("POST /ingest/overland", fn(s.ingestOverland))
 
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.HandleFunc("GET /config.json", s.pageConfig)
+	handle("GET /healthz", fn(s.healthz))
+	handle("GET /readyz", fn(s.readyz))
+	// No auth, like the health checks: scrape it from the private network and
+	// do not expose it publicly.
+	handle("GET /metrics", fn(s.serveMetrics))
+	handle("GET /config.json", fn(s.pageConfig))
+	// The page takes every other path; without a method, so that the JSON
+	// 404 below can claim /api/ for all methods.
 	mux.Handle("/", static.Handler())
-	mux.HandleFunc("/api/", s.notFound)
-
-	return s.recoverPanics(s.logRequests(mux))
+	patterns = append(patterns, "GET /")
+	handle("/api/", fn(s.notFound))
+	return mux, patterns
 }
 
 // OsmAndHandler serves the OsmAnd/Traccar adapter at every path, for a second
 // port (WHEREABOUTS_OSMAND_ADDR) so a phone set up for a Traccar server only
 // needs the host changed.
 func (s *Server) OsmAndHandler() http.Handler {
-	return s.recoverPanics(s.logRequests(http.HandlerFunc(s.ingestOsmAnd)))
+	return s.recoverPanics(s.logRequests(s.observeRequests("osmand port", http.HandlerFunc(s.ingestOsmAnd))))
 }

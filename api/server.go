@@ -22,21 +22,22 @@ type Config struct {
 
 // Server holds the dependencies every handler shares.
 type Server struct {
-	cfg    Config
-	store  *store.Store
-	commit *store.Committer
-	stream *notify.WebSocket
-	ready  func() bool // the listener is connected and caught up
-	log    *slog.Logger
-	now    func() time.Time
+	cfg     Config
+	store   *store.Store
+	commit  *store.Committer
+	stream  *notify.WebSocket
+	ready   func() bool // the listener is connected and caught up
+	log     *slog.Logger
+	metrics *Metrics // nil: no metrics
+	now     func() time.Time
 }
 
 // New wires the API. Single fixes go through commit (group commit), batches
 // straight to the store. ready reports whether the live pipeline is up, for
-// /readyz.
-func New(cfg Config, st *store.Store, commit *store.Committer, stream *notify.WebSocket, ready func() bool, log *slog.Logger) *Server {
+// /readyz. metrics may be nil (no /metrics, nothing counted).
+func New(cfg Config, st *store.Store, commit *store.Committer, stream *notify.WebSocket, ready func() bool, log *slog.Logger, metrics *Metrics) *Server {
 	if cfg.Policy == (geo.Policy{}) {
 		cfg.Policy = geo.DefaultPolicy
 	}
-	return &Server{cfg: cfg, store: st, commit: commit, stream: stream, ready: ready, log: log, now: time.Now}
+	return &Server{cfg: cfg, store: st, commit: commit, stream: stream, ready: ready, log: log, metrics: metrics, now: time.Now}
 }

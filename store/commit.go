@@ -13,9 +13,10 @@ var ErrClosed = errors.New("store: committer closed")
 
 // CommitConfig bounds a group commit. Zero fields take the defaults.
 type CommitConfig struct {
-	Shards   int           // independent collectors, one transaction in flight each (default 1)
-	MaxRows  int           // most fixes in one transaction (default 256)
-	MaxDelay time.Duration // longest a collector keeps gathering arrivals before it commits (default 2ms)
+	Shards   int            // independent collectors, one transaction in flight each (default 1)
+	MaxRows  int            // most fixes in one transaction (default 256)
+	MaxDelay time.Duration  // longest a collector keeps gathering arrivals before it commits (default 2ms)
+	OnFlush  func(rows int) // optional: told each group's size as it commits, for metrics
 }
 
 // Committer gathers concurrent single-fix writes into shared transactions.
@@ -27,6 +28,7 @@ type Committer struct {
 	store    *Store
 	maxRows  int
 	maxDelay time.Duration
+	onFlush  func(rows int)
 	shards   []chan *pendingFix
 
 	mu     sync.RWMutex // guards closed against sends on closed channels
@@ -46,7 +48,7 @@ type fixAnswer struct {
 
 // NewCommitter starts the shard collectors; Close stops them.
 func (s *Store) NewCommitter(cfg CommitConfig) *Committer {
-	c := &Committer{store: s, maxRows: cfg.MaxRows, maxDelay: cfg.MaxDelay}
+	c := &Committer{store: s, maxRows: cfg.MaxRows, maxDelay: cfg.MaxDelay, onFlush: cfg.OnFlush}
 	if c.maxRows <= 0 {
 		c.maxRows = 256
 	}
@@ -138,6 +140,9 @@ func (c *Committer) flush(batch []*pendingFix) {
 	}
 	results, err := c.store.update(ctx, ups, returnFeature)
 	if err == nil {
+		if c.onFlush != nil {
+			c.onFlush(len(batch))
+		}
 		for i, p := range batch {
 			p.reply <- fixAnswer{res: results[i]}
 		}

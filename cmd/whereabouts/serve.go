@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"whereabouts/api"
 	"whereabouts/notify"
@@ -63,12 +64,15 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	hub := notify.NewHub(notify.HubConfig{Log: log})
 	listener := &notify.Listener{ConnConfig: listenCfg, Hub: hub, Source: st, Log: log}
 	ws := &notify.WebSocket{Hub: hub, Source: st, Log: log}
-	commit := st.NewCommitter(c.Commit)
+	metrics := api.NewMetrics(prometheus.NewRegistry(), listener, hub)
+	commitCfg := c.Commit
+	commitCfg.OnFlush = metrics.CommitRows
+	commit := st.NewCommitter(commitCfg)
 	defer commit.Close() // after the HTTP servers drained: queued fixes still commit
 	srv := api.New(api.Config{
 		AdminToken: token, DevicesSeeOthers: c.DevicesSeeOthers,
 		TileURL: c.TileURL, TileAttribution: c.TileAttribution, Policy: c.Policy,
-	}, st, commit, ws, listener.Ready, log)
+	}, st, commit, ws, listener.Ready, log, metrics)
 	servers := []served{{ln: ln, handler: srv.Handler()}}
 	if c.OsmAndAddr != "" {
 		osm, err := net.Listen("tcp", c.OsmAndAddr)

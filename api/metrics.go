@@ -1,0 +1,142 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"whereabouts/notify"
+	"whereabouts/store"
+)
+
+// Metrics are the service's Prometheus metrics, registered on a registry the
+// caller owns (never the global one). A nil *Metrics records nothing.
+type Metrics struct {
+	handler   http.Handler
+	requests  *prometheus.HistogramVec
+	positions *prometheus.CounterVec
+	commit    prometheus.Histogram
+}
+
+// NewMetrics registers the metrics on reg. The listener and hub are read at
+// scrape time, so they keep their own counters and need no hooks.
+func NewMetrics(reg *prometheus.Registry, listener *notify.Listener, hub *notify.Hub) *Metrics {
+	m := &Metrics{
+		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "whereabouts_http_request_duration_seconds",
+			Help:    "HTTP request latency by route pattern and status class (WebSocket upgrades excluded).",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route", "code"}),
+		positions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "whereabouts_positions_total",
+			Help: "Positions through the write path, by result (accepted, rejected) and reason (error code, duplicate, flagged_*, stored).",
+		}, []string{"result", "reason"}),
+		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "whereabouts_group_commit_rows",
+			Help:    "Fixes per group-commit transaction.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 10), // 1 … 512
+		}),
+	}
+	stat := func(name, help string, read func(notify.ListenerStats) int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(read(listener.Stats())) })
+	}
+	reg.MustRegister(m.requests, m.positions, m.commit,
+		stat("whereabouts_notifications_received_total", "NOTIFY payloads received by the listener.",
+			func(s notify.ListenerStats) int64 { return s.Received }),
+		stat("whereabouts_notification_decode_failures_total", "Payloads (live or resynced) that were not a valid person Feature.",
+			func(s notify.ListenerStats) int64 { return s.DecodeFailures }),
+		stat("whereabouts_listener_reconnects_total", "Times the listener was ready again after losing its connection.",
+			func(s notify.ListenerStats) int64 { return s.Reconnects }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "whereabouts_listener_ready",
+			Help: "1 when the listener is connected, listening and caught up.",
+		}, func() float64 {
+			if listener.Ready() {
+				return 1
+			}
+			return 0
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "whereabouts_stream_subscribers",
+			Help:        "Connected live-stream subscribers.",
+			ConstLabels: prometheus.Labels{"transport": "websocket"},
+		}, func() float64 { return float64(hub.Subscribers()) }),
+	)
+	return m
+}
+
+// CommitRows observes one group commit's size; pass it as
+// store.CommitConfig.OnFlush.
+func (m *Metrics) CommitRows(rows int) {
+	if m != nil {
+		m.commit.Observe(float64(rows))
+	}
+}
+
+// serveMetrics answers a scrape, or 404 when metrics are off.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if s.metrics == nil {
+		s.notFound(w, r)
+		return
+	}
+	s.metrics.handler.ServeHTTP(w, r)
+}
+
+// observeRequests times each request by the ServeMux pattern that served it
+// (never the raw path, which would be unbounded); fallback names requests no
+// pattern matched. WebSocket upgrades are left out: their duration is the
+// connection's lifetime.
+func (s *Server) observeRequests(fallback string, next http.Handler) http.Handler {
+	if s.metrics == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r) // the mux sets r.Pattern on this request
+		if rec.status == http.StatusSwitchingProtocols {
+			return
+		}
+		status := rec.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		route := r.Pattern
+		if route == "" {
+			route = fallback
+		}
+		class := strconv.Itoa(status/100) + "xx"
+		s.metrics.requests.WithLabelValues(route, class).Observe(time.Since(start).Seconds())
+	})
+}
+
+// countRejected counts positions refused with err, n of them.
+func (s *Server) countRejected(err error, n int) {
+	if s.metrics != nil && n > 0 {
+		s.metrics.positions.WithLabelValues("rejected", toError(err).Code).Add(float64(n))
+	}
+}
+
+// countWritten counts the outcome of each written fix: results[i] is ups[i].
+func (s *Server) countWritten(ups []store.Update, results []store.Result) {
+	if s.metrics == nil {
+		return
+	}
+	for i, res := range results {
+		switch {
+		case res.Err != nil:
+			s.metrics.positions.WithLabelValues("rejected", toError(res.Err).Code).Inc()
+		case res.Duplicate:
+			s.metrics.positions.WithLabelValues("accepted", "duplicate").Inc()
+		case ups[i].Flag != "":
+			s.metrics.positions.WithLabelValues("accepted", "flagged_"+ups[i].Flag).Inc()
+		default:
+			s.metrics.positions.WithLabelValues("accepted", "stored").Inc()
+		}
+	}
+}
