@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"time"
 
 	"whereabouts/geo"
@@ -59,8 +61,13 @@ func (s *Server) write(ctx context.Context, ups []store.Update) ([]store.Result,
 	return results, nil
 }
 
-// commitFixes is write without the counting.
+// commitFixes is write without the counting. Every write path ends here, so
+// the batch bound holds whatever shape an app's body had.
 func (s *Server) commitFixes(ctx context.Context, ups []store.Update) ([]store.Result, error) {
+	if len(ups) > MaxBatch {
+		return nil, errorf(http.StatusRequestEntityTooLarge, "body_too_large",
+			fmt.Sprintf("a request may carry at most %d positions, this one has %d", MaxBatch, len(ups)))
+	}
 	if len(ups) != 1 {
 		return s.store.UpdateLocations(ctx, ups)
 	}

@@ -77,6 +77,7 @@ func TestPutLocationRejectsBadInput(t *testing.T) {
 		{"battery as a percentage", loc, tok, "application/json", `{"lat":0,"lon":0,"battery":80}`, 400, "invalid_location"},
 		{"ten minutes in the future", loc, tok, "application/json", `{"lat":0,"lon":0,"recorded_at":` + nowJSON(10*time.Minute) + `}`, 400, "invalid_location"},
 		{"a time that is not RFC 3339", loc, tok, "application/json", `{"lat":0,"lon":0,"recorded_at":"yesterday"}`, 400, "invalid_location"},
+		{"a Unix time in the year three million", loc, tok, "application/json", `{"lat":1,"lon":1,"recorded_at":1e17}`, 400, "invalid_location"},
 		{"a LineString", loc, tok, "application/json", `{"type":"LineString","coordinates":[[0,0],[1,1]]}`, 400, "invalid_location"},
 		{"a Feature without geometry", loc, tok, "application/json", `{"type":"Feature","properties":{}}`, 400, "invalid_location"},
 		{"an array", loc, tok, "application/json", `[1,2]`, 400, "invalid_location"},

@@ -3,6 +3,7 @@ package api_test
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,5 +150,19 @@ func TestOwnTracksIgnoresMessagesThatAreNotLocations(t *testing.T) {
 	}
 	if props := s.call("GET", path(id, ""), adminToken, "").json(t)["properties"].(map[string]any); props["last_seen_at"] == nil {
 		t.Fatalf("the device was not marked as seen: %v", props)
+	}
+}
+
+func TestOwnTracksArrayBeyondTheBatchLimitIsRefused(t *testing.T) {
+	s := newService(t, api.Config{})
+	_, tok := otPerson(s, "Jane", "jane")
+	msg := `{"_type":"location","lat":1,"lon":1,"tst":1701263310},`
+	body := "[" + strings.Repeat(msg, api.MaxBatch) + strings.TrimSuffix(msg, ",") + "]"
+	if len(body) > api.MaxBody {
+		t.Skipf("%d bytes: the body limit answers first", len(body))
+	}
+	r := s.otPost(otRequest{user: "jane", pass: tok, body: body})
+	if r.status != 413 || r.errorCode(t) != "body_too_large" {
+		t.Fatalf("%d %s", r.status, r.body)
 	}
 }

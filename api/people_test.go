@@ -84,6 +84,7 @@ func TestPeopleErrors(t *testing.T) {
 		{"id not a number", "GET", "/api/v1/people/abc", adminToken, "", "", 400, "invalid_parameter"},
 		{"unknown person", "GET", "/api/v1/people/987654", adminToken, "", "", 404, "not_found"},
 		{"unknown route", "GET", "/api/v1/nothing", adminToken, "", "", 404, "not_found"},
+		{"wrong method on an ingest route", "GET", "/ingest/owntracks", "", "", "", 404, "not_found"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

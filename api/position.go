@@ -125,6 +125,11 @@ func (f fields) time(name string, now time.Time) (time.Time, error) {
 	if json.Unmarshal(raw, &n) != nil {
 		return time.Time{}, invalidLocation(name + " must be an RFC 3339 string or Unix seconds/milliseconds")
 	}
+	// Past year 9999 in milliseconds is no time a device took a fix, and it
+	// would overflow PostgreSQL's timestamps.
+	if n < 0 || n > 253402300799999 {
+		return time.Time{}, invalidLocation(fmt.Sprintf("%s %v is not a plausible Unix time", name, n))
+	}
 	if n > math.MaxInt32 {
 		return time.UnixMilli(int64(n)).UTC(), nil
 	}

@@ -63,6 +63,7 @@ func (s *Server) routes() (*http.ServeMux, []string) {
 	mux.Handle("/", static.Handler())
 	patterns = append(patterns, "GET /")
 	handle("/api/", fn(s.notFound))
+	handle("/ingest/", fn(s.notFound))
 	return mux, patterns
 }
 
