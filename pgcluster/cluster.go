@@ -91,6 +91,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 		return fmt.Errorf("pgcluster: socket directory: %w", err)
 	}
 	if err := c.own(sock); err != nil {
+		os.RemoveAll(sock)
 		return err
 	}
 	c.sockDir = sock
@@ -100,6 +101,8 @@ func (c *Cluster) Start(ctx context.Context) error {
 	}
 	logFile := filepath.Join(c.cfg.Dir, "server.log")
 	if err := c.pgctl(ctx, "-D", c.cfg.Dir, "-l", logFile, "-w", "-t", "60", "-o", strings.Join(opts, " "), "start"); err != nil {
+		// pg_ctl may give up waiting on a server that did start: stop it.
+		c.Stop(context.WithoutCancel(ctx))
 		return fmt.Errorf("pgcluster: start (see %s): %w", logFile, err)
 	}
 	return nil

@@ -153,7 +153,11 @@ func (c *Committer) flush(batch []*pendingFix) {
 		return
 	}
 	for _, p := range batch {
+		// Each retry has its own deadline: the batch may have failed by
+		// running out of its own.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		res, err := c.store.update(ctx, []Update{p.up}, returnFeature)
+		cancel()
 		if err != nil {
 			p.reply <- fixAnswer{err: err}
 			continue

@@ -126,7 +126,9 @@ func (s *Store) update(ctx context.Context, ups []Update, move string) ([]Result
 	if err := pipeline(ctx, conn.Conn(), ups, move, results); err != nil {
 		// A failed statement leaves the transaction open and aborted; if the
 		// ROLLBACK fails too, the pool drops the connection on release.
-		conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		conn.Exec(rctx, "ROLLBACK")
+		cancel()
 		return nil, fmt.Errorf("store: update locations: %w", err)
 	}
 	return results, nil

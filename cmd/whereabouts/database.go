@@ -30,7 +30,7 @@ func database(ctx context.Context, c config, log *slog.Logger) (dsn string, stop
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, fmt.Errorf("data dir: %w", err)
 	}
-	password, err := secretFile(filepath.Join(dir, "postgres-password"))
+	password, _, err := secretFile(filepath.Join(dir, "postgres-password"))
 	if err != nil {
 		return "", nil, err
 	}
@@ -66,34 +66,31 @@ func adminToken(c config) (token string, created bool, err error) {
 	if c.AdminToken != "" {
 		return c.AdminToken, false, nil
 	}
-	path := filepath.Join(c.DataDir, "admin-token")
-	if _, err := os.Stat(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", false, fmt.Errorf("admin token: %w", err)
-	} else if err != nil {
-		created = true
-	}
 	if err := os.MkdirAll(c.DataDir, 0o755); err != nil {
 		return "", false, fmt.Errorf("admin token: %w", err)
 	}
-	token, err = secretFile(path)
-	return token, created, err
+	return secretFile(filepath.Join(c.DataDir, "admin-token"))
 }
 
 // secretFile reads a secret kept in a 0600 file, creating it with 256
-// random bits the first time.
-func secretFile(path string) (string, error) {
+// random bits the first time; created says it did.
+func secretFile(path string) (secret string, created bool, err error) {
 	b, err := os.ReadFile(path)
 	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
-		return strings.TrimSpace(string(b)), nil
+		return strings.TrimSpace(string(b)), false, nil
 	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("read %s: %w", path, err)
+		return "", false, fmt.Errorf("read %s: %w", path, err)
 	}
 	raw := make([]byte, 32)
 	rand.Read(raw)
-	secret := base64.RawURLEncoding.EncodeToString(raw)
+	secret = base64.RawURLEncoding.EncodeToString(raw)
 	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("write %s: %w", path, err)
+		return "", false, fmt.Errorf("write %s: %w", path, err)
 	}
-	return secret, nil
+	// WriteFile keeps the mode of a file that was already there (empty).
+	if err := os.Chmod(path, 0o600); err != nil {
+		return "", false, fmt.Errorf("chmod %s: %w", path, err)
+	}
+	return secret, true, nil
 }

@@ -124,10 +124,13 @@ func serveUntilDone(ctx context.Context, c config, servers []served, hub *notify
 	if len(servers) > 1 {
 		fmt.Fprintf(stdout, "whereabouts: OsmAnd/Traccar protocol on http://%s\n", servers[1].ln.Addr())
 	}
+	// The simulator is a client: it stops before the servers it talks to.
+	simCtx, stopSim := context.WithCancel(bg)
+	defer stopSim()
 	if c.Simulate > 0 {
 		wg.Go(func() {
 			cfg := simConfig{BaseURL: url, Token: token, People: c.Simulate}
-			if err := runSimulator(bg, cfg, log.With("component", "simulate")); err != nil {
+			if err := runSimulator(simCtx, cfg, log.With("component", "simulate")); err != nil {
 				log.Error("simulator stopped", "err", err)
 			}
 		})
@@ -140,6 +143,7 @@ func serveUntilDone(ctx context.Context, c config, servers []served, hub *notify
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
+	stopSim()
 	hub.Close() // WebSocket clients are hijacked: Shutdown does not see them
 	for _, httpSrv := range httpSrvs {
 		if serr := httpSrv.Shutdown(shutdownCtx); serr != nil {
