@@ -121,3 +121,36 @@ func TestDeviceThatMayNotSeeOthersStreamsOnlyItself(t *testing.T) {
 		t.Fatalf("A saw B's move: %+v", m)
 	}
 }
+
+func TestStreamBBoxSendsTheMoveOutOnceAndFollowsSubscribe(t *testing.T) {
+	s := newService(t, api.Config{DevicesSeeOthers: true})
+	waitReady(t, s)
+	id, tok := s.newPerson("Ada")
+	s.call("PUT", path(id, "/location"), tok, `{"lat":52.37,"lon":4.89}`)
+	c := dial(t, s, "access_token="+adminToken+"&bbox=4.8,52.3,5.0,52.4")
+	if snap := read(t, c); snap.Type != "snapshot" || len(snap.Features) != 1 {
+		t.Fatalf("snapshot inside the box: %+v", snap)
+	}
+	s.call("PUT", path(id, "/location"), tok, `{"lat":48.85,"lon":2.35}`) // out: sent once
+	s.call("PUT", path(id, "/location"), tok, `{"lat":48.86,"lon":2.36}`) // still out: not sent
+	if m := read(t, c); m.Type != "update" || featureOf(t, m.Feature).Properties.Version != 2 {
+		t.Fatalf("move out of the box: %+v", m)
+	}
+	// Pan to Paris: a fresh snapshot with Ada at version 3, then her moves.
+	if err := c.WriteJSON(map[string]any{"type": "subscribe", "bbox": []float64{2, 48, 3, 49}}); err != nil {
+		t.Fatal(err)
+	}
+	if snap := read(t, c); snap.Type != "snapshot" || len(snap.Features) != 1 || featureOf(t, snap.Features[0]).Properties.Version != 3 {
+		t.Fatalf("snapshot after subscribe: %+v", snap)
+	}
+	s.call("PUT", path(id, "/location"), tok, `{"lat":48.87,"lon":2.37}`)
+	if m := read(t, c); m.Type != "update" || featureOf(t, m.Feature).Properties.Version != 4 {
+		t.Fatalf("move inside the new box: %+v", m)
+	}
+	if err := c.WriteJSON(map[string]any{"type": "subscribe", "bbox": []float64{1, 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if m := read(t, c); m.Type != "error" {
+		t.Fatalf("a bad subscribe message: %+v", m)
+	}
+}
