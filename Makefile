@@ -1,19 +1,19 @@
 # The two commands a newcomer needs: `make run` and `make test`. Both install
-# what they need (PostgreSQL + PostGIS, and Chromium for the browser test)
+# what they need (PostgreSQL + PostGIS; Chromium and nginx for the tests)
 # with apt when it is missing.
 SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: run test deps-db deps-browser vendor-leaflet
+.PHONY: run test deps-db deps-browser deps-nginx vendor-leaflet
 
 ## run: the service with its embedded database and 12 demo people walking
 run: deps-db
 	go run ./cmd/whereabouts serve -simulate 12
 
 ## test: every test, against real PostgreSQL + PostGIS and headless Chromium
-test: deps-db deps-browser
+test: deps-db deps-browser deps-nginx
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	go vet ./...
 	go test -race -count=1 -timeout 20m ./...
@@ -28,6 +28,10 @@ deps-db:
 deps-browser:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
 		{ $(APT) update && $(APT) install -y --no-install-recommends chromium; }
+
+deps-nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+		{ $(APT) update && $(APT) install -y --no-install-recommends nginx; }
 
 ## vendor-leaflet: refresh static/vendor/leaflet from npm
 vendor-leaflet:

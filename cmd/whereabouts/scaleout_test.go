@@ -1,0 +1,168 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"whereabouts/pgcluster/pgtest"
+)
+
+// startNginx runs deploy/nginx.conf with its upstream pointed at backends,
+// on a free loopback port, and returns its URL.
+func startNginx(t *testing.T, backends ...string) string {
+	t.Helper()
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		bin, err = exec.LookPath("/usr/sbin/nginx")
+	}
+	if err != nil {
+		t.Fatal("nginx not found: run `make test` (it installs nginx) or apt-get install nginx")
+	}
+	conf, err := os.ReadFile(filepath.Join("..", "..", "deploy", "nginx.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	var servers strings.Builder
+	for _, b := range backends {
+		fmt.Fprintf(&servers, "server %s max_fails=1 fail_timeout=5s;\n", strings.TrimPrefix(b, "http://"))
+	}
+	c := regexp.MustCompile(`(?m)^\s*server app\d:8080[^\n]*\n`).ReplaceAllString(string(conf), "")
+	c = strings.Replace(c, "keepalive 64;", servers.String()+"keepalive 64;", 1)
+	c = strings.Replace(c, "listen 80;", "listen "+addr+";", 1)
+	c = strings.Replace(c, "access_log /dev/stdout", "access_log "+filepath.Join(dir, "access.log"), 1)
+	c = "pid " + filepath.Join(dir, "nginx.pid") + ";\n" + c
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(c), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", filepath.Join(dir, "nginx.conf"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("nginx: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if pid, err := os.ReadFile(filepath.Join(dir, "nginx.pid")); err == nil {
+			var p int
+			fmt.Sscan(string(pid), &p)
+			syscall.Kill(p, syscall.SIGQUIT)
+		}
+	})
+	return "http://" + addr
+}
+
+// streamClient keeps its own picture of everyone from stream messages, as
+// the map page does, and reconnects when its connection ends.
+type streamClient struct {
+	t        *testing.T
+	url      string
+	conn     *websocket.Conn
+	versions map[int64]int64
+	redials  int
+}
+
+func (c *streamClient) dial() {
+	c.t.Helper()
+	conn, _, err := websocket.DefaultDialer.Dial(strings.Replace(c.url, "http", "ws", 1)+"/api/v1/stream?access_token=admin-secret", nil)
+	if err != nil {
+		c.t.Fatalf("dial through nginx: %v", err)
+	}
+	c.conn = conn
+}
+
+// readUntil applies messages until every person has at least the wanted
+// version, reconnecting (and taking the fresh snapshot) when dropped.
+func (c *streamClient) readUntil(want map[int64]int64) {
+	c.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		done := true
+		for id, v := range want {
+			done = done && c.versions[id] >= v
+		}
+		if done {
+			return
+		}
+		c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var m struct {
+			Type     string            `json:"type"`
+			Features []json.RawMessage `json:"features"`
+			Feature  json.RawMessage   `json:"feature"`
+		}
+		if err := c.conn.ReadJSON(&m); err != nil {
+			c.conn.Close()
+			time.Sleep(100 * time.Millisecond)
+			c.dial()
+			c.redials++
+			continue
+		}
+		if m.Type == "snapshot" {
+			c.versions = map[int64]int64{}
+		}
+		for _, f := range append(m.Features, m.Feature) {
+			var feat struct {
+				ID         int64 `json:"id"`
+				Properties struct {
+					Version int64 `json:"version"`
+				} `json:"properties"`
+			}
+			if len(f) > 0 && json.Unmarshal(f, &feat) == nil {
+				c.versions[feat.ID] = max(c.versions[feat.ID], feat.Properties.Version)
+			}
+		}
+	}
+	c.t.Fatalf("client never saw %v, has %v", want, c.versions)
+}
+
+func TestTwoInstancesBehindNginxShareMovesAndSurviveLosingOne(t *testing.T) {
+	dsn := pgtest.NewDB(t)
+	env := map[string]string{"WHEREABOUTS_ADMIN_TOKEN": "admin-secret"}
+	a, _, _ := startServe(t, env, "-database-url", dsn)
+	b, stopB, _ := startServe(t, env, "-database-url", dsn, "-migrate=false")
+	front := startNginx(t, a, b)
+
+	id, token := createPerson(t, a, "admin-secret", "Ada")
+	clients := make([]*streamClient, 8) // spread over both instances by nginx
+	for i := range clients {
+		clients[i] = &streamClient{t: t, url: front, versions: map[int64]int64{}}
+		clients[i].dial()
+	}
+	move(t, a, token, id, 52.37, 4.89) // written through A
+	for _, c := range clients {
+		c.readUntil(map[int64]int64{id: 1})
+	}
+
+	if err := stopB(); err != nil { // B goes away mid-stream
+		t.Fatalf("stop B: %v", err)
+	}
+	for v := 2; v <= 6; v++ {
+		if status := request(t, "PUT", fmt.Sprintf("%s/api/v1/people/%d/location", front, id), token,
+			fmt.Sprintf(`{"lat":52.37,"lon":%g}`, 4.89+float64(v)/1000), nil); status != http.StatusOK {
+			t.Fatalf("move %d through nginx after B stopped: %d", v, status)
+		}
+	}
+	redials := 0
+	for _, c := range clients {
+		c.readUntil(map[int64]int64{id: 6})
+		redials += c.redials
+	}
+	if redials == 0 {
+		t.Fatal("no client reconnected: nginx put none of the 8 on B, so the failover was not tested")
+	}
+}
