@@ -60,7 +60,7 @@ func newService(t *testing.T, cfg api.Config) *service {
 	}
 	metrics := api.NewMetrics(prometheus.NewRegistry(), listener, hub)
 	commit := st.NewCommitter(store.CommitConfig{OnFlush: metrics.CommitRows})
-	a := api.New(cfg, st, commit, ws, listener.Ready, log, metrics)
+	a := api.New(cfg, api.Deps{Store: st, Commit: commit, Stream: ws, Ready: listener.Ready, Log: log, Metrics: metrics})
 	srv, osm := httptest.NewServer(a.Handler()), httptest.NewServer(a.OsmAndHandler())
 	t.Cleanup(func() {
 		hub.Close()

@@ -27,7 +27,7 @@ func loadOpenAPI(t *testing.T) (raw []byte, doc map[string]any) {
 }
 
 func newOpenAPIServer() *api.Server {
-	return api.New(api.Config{AdminToken: "x"}, nil, nil, nil, func() bool { return true }, slog.New(slog.DiscardHandler), nil)
+	return api.New(api.Config{AdminToken: "x"}, api.Deps{Ready: func() bool { return true }, Log: slog.New(slog.DiscardHandler)})
 }
 
 // TestOpenAPIDocument: version 3.1.0, and every $ref points inside the document.

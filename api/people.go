@@ -70,7 +70,7 @@ func (s *Server) listPeople(w http.ResponseWriter, r *http.Request) {
 		f.BBox = &b
 	}
 	f = s.scope(r, f)
-	features, err := s.store.Snapshot(r.Context(), f)
+	features, err := s.reads.Snapshot(r.Context(), f)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -111,7 +111,7 @@ func (s *Server) getPerson(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	f, err := s.store.Person(r.Context(), id)
+	f, err := s.reads.Person(r.Context(), id)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

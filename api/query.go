@@ -27,7 +27,7 @@ func (s *Server) nearby(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q.IDs = s.scope(r, geo.Filter{}).IDs
-	features, err := s.store.Nearby(r.Context(), q)
+	features, err := s.reads.Nearby(r.Context(), q)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -79,7 +79,7 @@ func (s *Server) within(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, areaError(err))
 		return
 	}
-	features, err := s.store.Within(r.Context(), area, s.scope(r, geo.Filter{}).IDs)
+	features, err := s.reads.Within(r.Context(), area, s.scope(r, geo.Filter{}).IDs)
 	if err != nil {
 		writeError(w, r, s.log, areaError(err))
 		return

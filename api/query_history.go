@@ -34,7 +34,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	page, err := s.store.History(r.Context(), q)
+	page, err := s.reads.History(r.Context(), q)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -20,10 +20,22 @@ type Config struct {
 	Policy           geo.Policy // zero value: geo.DefaultPolicy
 }
 
+// Deps are the parts the API is wired to.
+type Deps struct {
+	Store   *store.Store     // writes, and reads that must see them
+	Reads   *store.Store     // queries a replica may answer; nil: Store
+	Commit  *store.Committer // group commit for single fixes
+	Stream  *notify.WebSocket
+	Ready   func() bool // the listener is connected and caught up
+	Log     *slog.Logger
+	Metrics *Metrics // nil: no metrics
+}
+
 // Server holds the dependencies every handler shares.
 type Server struct {
 	cfg     Config
 	store   *store.Store
+	reads   *store.Store
 	commit  *store.Committer
 	stream  *notify.WebSocket
 	ready   func() bool // the listener is connected and caught up
@@ -32,12 +44,15 @@ type Server struct {
 	now     func() time.Time
 }
 
-// New wires the API. Single fixes go through commit (group commit), batches
-// straight to the store. ready reports whether the live pipeline is up, for
-// /readyz. metrics may be nil (no /metrics, nothing counted).
-func New(cfg Config, st *store.Store, commit *store.Committer, stream *notify.WebSocket, ready func() bool, log *slog.Logger, metrics *Metrics) *Server {
+// New wires the API. Single fixes go through d.Commit (group commit),
+// batches straight to d.Store; list, get and the queries read d.Reads.
+func New(cfg Config, d Deps) *Server {
 	if cfg.Policy == (geo.Policy{}) {
 		cfg.Policy = geo.DefaultPolicy
 	}
-	return &Server{cfg: cfg, store: st, commit: commit, stream: stream, ready: ready, log: log, metrics: metrics, now: time.Now}
+	if d.Reads == nil {
+		d.Reads = d.Store
+	}
+	return &Server{cfg: cfg, store: d.Store, reads: d.Reads, commit: d.Commit, stream: d.Stream,
+		ready: d.Ready, log: d.Log, metrics: d.Metrics, now: time.Now}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,9 +58,18 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	defer st.Close()
-	listenCfg, err := pgx.ParseConfig(dsn)
+	// LISTEN needs a session of its own: behind PgBouncer in transaction
+	// mode it must bypass the pooler, so it may have its own URL.
+	listenCfg, err := pgx.ParseConfig(cmp.Or(c.ListenDatabaseURL, dsn))
 	if err != nil {
 		return fmt.Errorf("listener: parse database url: %w", err)
+	}
+	reads := st
+	if c.ReadDatabaseURL != "" {
+		if reads, err = store.Open(ctx, c.ReadDatabaseURL); err != nil {
+			return fmt.Errorf("read replica: %w", err)
+		}
+		defer reads.Close()
 	}
 	hub := notify.NewHub(notify.HubConfig{Log: log})
 	listener := &notify.Listener{ConnConfig: listenCfg, Hub: hub, Source: st, Log: log}
@@ -72,7 +82,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	srv := api.New(api.Config{
 		AdminToken: token, DevicesSeeOthers: c.DevicesSeeOthers,
 		TileURL: c.TileURL, TileAttribution: c.TileAttribution, Policy: c.Policy,
-	}, st, commit, ws, listener.Ready, log, metrics)
+	}, api.Deps{Store: st, Reads: reads, Commit: commit, Stream: ws, Ready: listener.Ready, Log: log, Metrics: metrics})
 	servers := []served{{ln: ln, handler: srv.Handler()}}
 	if c.OsmAndAddr != "" {
 		osm, err := net.Listen("tcp", c.OsmAndAddr)
