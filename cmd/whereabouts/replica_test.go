@@ -56,7 +56,7 @@ func TestReadsGoToTheReplicaWritesAndStreamToThePrimary(t *testing.T) {
 	if _, err := conn.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
 		t.Fatal(err)
 	}
-	move(t, base0, token, id, 48.85, 2.35) // the write goes to the primary
+	move(t, base0, token, id, 48.85, 2.35)   // the write goes to the primary
 	stream.readUntil(map[int64]int64{id: 2}) // and so does the stream
 	time.Sleep(300 * time.Millisecond)
 	if v := version(t, base0, id); v != 1 {
