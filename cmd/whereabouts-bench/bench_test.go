@@ -124,10 +124,14 @@ func TestParseOptions(t *testing.T) {
 }
 
 func TestProcFiles(t *testing.T) {
-	if n, err := parseVmHWM([]byte("Name:\twhereabouts\nVmPeak:\t 1000 kB\nVmHWM:\t   88372 kB\nVmRSS:\t 80000 kB\n")); err != nil || n != 88372*1024 {
+	status := []byte("Name:\twhereabouts\nVmPeak:\t 1000 kB\nVmHWM:\t   88372 kB\nVmRSS:\t 80000 kB\n")
+	if n, err := parseStatusKB(status, "VmHWM"); err != nil || n != 88372*1024 {
 		t.Errorf("VmHWM = %d, %v", n, err)
 	}
-	if _, err := parseVmHWM([]byte("Name:\tx\n")); err == nil {
+	if n, err := parseStatusKB(status, "VmRSS"); err != nil || n != 80000*1024 {
+		t.Errorf("VmRSS = %d, %v", n, err)
+	}
+	if _, err := parseStatusKB([]byte("Name:\tx\n"), "VmHWM"); err == nil {
 		t.Error("status without VmHWM parsed")
 	}
 	if got := cpuModel("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n"); got != "AMD EPYC 7B13" {
@@ -169,5 +173,41 @@ func TestScripts(t *testing.T) {
 	}
 	if s := batchScript(100000, 1000, c); !strings.Contains(s, `% 100000) AS ids`) || !strings.Contains(s, "generate_series(0, 999)") || strings.Contains(s, "%!") {
 		t.Errorf("batch script:\n%s", s)
+	}
+}
+
+func TestIdleHelpers(t *testing.T) {
+	metrics := "# HELP whereabouts_stream_subscribers_other x\nwhereabouts_stream_subscribers_other 7\n" +
+		"# TYPE whereabouts_stream_subscribers gauge\nwhereabouts_stream_subscribers{transport=\"websocket\"} 10000\n"
+	if v, err := parseGauge(strings.NewReader(metrics), "whereabouts_stream_subscribers"); err != nil || v != 10000 {
+		t.Errorf("gauge = %v, %v", v, err)
+	}
+	if v, err := parseGauge(strings.NewReader("up 1\n"), "up"); err != nil || v != 1 {
+		t.Errorf("unlabelled gauge = %v, %v", v, err)
+	}
+	if _, err := parseGauge(strings.NewReader(metrics), "go_goroutines"); err == nil {
+		t.Error("missing gauge parsed")
+	}
+	r := idleResult{Wanted: 4, Opened: 4, Before: 10 << 20, After: 10<<20 + 4*6000}
+	if r.perSubscriber() != 6000 {
+		t.Errorf("per subscriber %v", r.perSubscriber())
+	}
+	if (idleResult{}).perSubscriber() != 0 {
+		t.Error("no subscribers, yet a figure")
+	}
+	row := row{Run: "idle", Clients: 4, Figure: "6,000 bytes server RSS each", Target: "≤ 8 KB"}
+	row.judge(r.perSubscriber() <= idleTarget)
+	if c := row.cells(); c[2] != "6,000 bytes server RSS each" || c[3] != "–" || c[6] != "–" || c[8] != "yes" {
+		t.Errorf("idle cells %q", c)
+	}
+	o, err := parseOptions([]string{"-runs", "idle", "-idle-subscribers", "50"}, io.Discard)
+	if err != nil || !o.has("idle") || o.IdleSubscribers != 50 {
+		t.Errorf("idle flags: %+v, %v", o, err)
+	}
+	if o, _ := parseOptions(nil, io.Discard); o.has("idle") || o.IdleSubscribers != 10000 {
+		t.Errorf("idle is a default run or the default count changed: %+v", o)
+	}
+	if _, err := parseOptions([]string{"-idle-subscribers", "0"}, io.Discard); err == nil {
+		t.Error("-idle-subscribers 0 accepted")
 	}
 }

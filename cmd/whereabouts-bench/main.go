@@ -5,6 +5,7 @@
 // side, the machine and the exact command.
 //
 //	go run ./cmd/whereabouts-bench [-people 100000] [-clients 32,128] [-duration 15s] [-runs ingest,batch,nearby]
+//	go run ./cmd/whereabouts-bench -runs idle [-idle-subscribers 10000]
 package main
 
 import (
@@ -36,22 +37,29 @@ type options struct {
 	People        int
 	Clients       []int // concurrent clients of the single-position ingest run
 	Duration      time.Duration
-	Runs          []string // ingest, batch, nearby
+	Runs          []string // ingest, batch, nearby, idle
 	Keep          bool
 	ServerBin     string
 	BatchClients  int
 	BatchSize     int
 	NearbyClients int
+	// IdleSubscribers is the number of silent WebSocket subscribers of the
+	// idle run.
+	IdleSubscribers int
 }
 
-var allRuns = []string{"ingest", "batch", "nearby"}
+// allRuns are the default runs; knownRuns adds those run only on request.
+var (
+	allRuns   = []string{"ingest", "batch", "nearby"}
+	knownRuns = append(slices.Clone(allRuns), "idle")
+)
 
 func parseOptions(args []string, out io.Writer) (options, error) {
 	fs := flag.NewFlagSet("whereabouts-bench", flag.ContinueOnError)
 	fs.SetOutput(out)
 	var o options
 	clients := fs.String("clients", "32,128", "concurrent HTTP clients of the single-position ingest run, comma-separated")
-	runs := fs.String("runs", strings.Join(allRuns, ","), "which runs: ingest, batch, nearby (comma-separated)")
+	runs := fs.String("runs", strings.Join(allRuns, ","), "which runs: ingest, batch, nearby, idle (comma-separated; idle is never a default)")
 	fs.IntVar(&o.People, "people", 100000, "people seeded once, for every run")
 	fs.DurationVar(&o.Duration, "duration", 15*time.Second, "length of each measured phase (HTTP and pgbench each)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (cluster data, logs, pgbench scripts)")
@@ -59,6 +67,7 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	fs.IntVar(&o.BatchClients, "batch-clients", 4, "concurrent clients of the batch run")
 	fs.IntVar(&o.BatchSize, "batch-size", 1000, "positions per batch request")
 	fs.IntVar(&o.NearbyClients, "nearby-clients", 8, "concurrent clients of the nearby run")
+	fs.IntVar(&o.IdleSubscribers, "idle-subscribers", 10000, "silent WebSocket subscribers of the idle run")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -71,8 +80,8 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	}
 	for _, r := range strings.Split(*runs, ",") {
 		r = strings.TrimSpace(r)
-		if !slices.Contains(allRuns, r) {
-			return o, fmt.Errorf("-runs: unknown run %q (want ingest, batch or nearby)", r)
+		if !slices.Contains(knownRuns, r) {
+			return o, fmt.Errorf("-runs: unknown run %q (want ingest, batch, nearby or idle)", r)
 		}
 		o.Runs = append(o.Runs, r)
 	}
@@ -85,6 +94,8 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 		return o, fmt.Errorf("-people must be at least 10 and at least -batch-size (%d): a batch holds distinct people", o.BatchSize)
 	case o.BatchClients < 1 || o.NearbyClients < 1:
 		return o, errors.New("-batch-clients and -nearby-clients must be positive")
+	case o.IdleSubscribers < 1:
+		return o, errors.New("-idle-subscribers must be positive")
 	}
 	return o, nil
 }
@@ -114,6 +125,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	started := time.Now()
 	b := &bench{opts: o, getenv: getenv, progress: os.Stderr}
+	// Before any child starts, so the server inherits it: the idle run holds
+	// thousands of connections on both ends.
+	if b.fdLimit, err = raiseFileLimit(); err != nil {
+		b.notes = append(b.notes, "RLIMIT_NOFILE not raised: "+err.Error())
+	}
 	defer b.cleanup()
 	if err := b.setup(ctx); err != nil {
 		return err
@@ -126,10 +142,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	var idle *idleResult
+	if o.has("idle") {
+		r, res, err := b.idleRun(ctx)
+		if err != nil {
+			return err
+		}
+		rows, idle = append(rows, r), &res
+		if peak, err := b.srv.peakRSS(); err == nil {
+			rss = max(rss, peak)
+		}
+		if err := b.stopServer(); err != nil {
+			return err
+		}
+	}
 	rep := report{
 		Command: commandLine(os.Args[0], args), Machine: b.machine, Opts: o, Rows: rows,
-		HTTP: b.http, PG: b.pg, Counted: o.has("ingest") || o.has("batch"),
-		PeakRSS: rss, Elapsed: time.Since(started), Notes: b.notes,
+		HTTP: b.http, PG: b.pg, Counted: o.has("ingest") || o.has("batch"), Phases: len(plan(o)) > 0,
+		PeakRSS: rss, Idle: idle, Elapsed: time.Since(started), Notes: b.notes,
 	}
 	rep.write(stdout)
 	return nil

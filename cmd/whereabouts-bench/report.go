@@ -19,6 +19,7 @@ type row struct {
 	Errors        int
 	FirstErr      string
 	NA            string  // non-empty: no server figure, and why
+	Figure        string  // non-empty: the server figure as text, no rate or latency (idle run)
 	Ceiling       float64 // pgbench, in Unit; 0: not measured
 	CeilNote      string  // pgbench's unit (and tps when it differs)
 	Percent       bool    // show the ratio as a percentage
@@ -54,11 +55,16 @@ func (r row) cells() []string {
 	server, lat, errs, ratio := "", "", fmt.Sprint(r.Errors), "–"
 	if r.NA != "" {
 		server, lat, errs = r.NA, "–", "–"
+	} else if r.Figure != "" {
+		server, lat = r.Figure, "–"
 	} else {
 		server = grouped(r.Rate) + " " + r.Unit
 		lat = fmt.Sprintf("%s / %s / %s ms", ms(r.P50), ms(r.P99), ms(r.Max))
 	}
 	ceiling := "not measured"
+	if r.Figure != "" {
+		ceiling = "–"
+	}
 	if r.Ceiling > 0 {
 		ceiling = grouped(r.Ceiling) + " " + r.CeilNote
 		if r.NA == "" && r.Percent {
@@ -154,7 +160,9 @@ type report struct {
 	Rows     []row
 	HTTP, PG tally // notifications and moves
 	Counted  bool
+	Phases   bool // any HTTP-versus-pgbench row (not only the idle run)
 	PeakRSS  int64
+	Idle     *idleResult // nil: no idle run
 	Elapsed  time.Duration
 	Notes    []string
 }
@@ -173,6 +181,9 @@ func (rep report) write(w io.Writer) {
 	if rep.PeakRSS > 0 {
 		fmt.Fprintf(w, "- Server peak RSS (VmHWM, a fresh server per row, the largest): %.1f MiB.\n", float64(rep.PeakRSS)/(1<<20))
 	}
+	if rep.Idle != nil {
+		rep.Idle.write(w)
+	}
 	for _, r := range rep.Rows {
 		if r.FirstErr != "" {
 			fmt.Fprintf(w, "- First error, %s at %d clients: %s\n", r.Run, r.Clients, r.FirstErr)
@@ -184,13 +195,33 @@ func (rep report) write(w io.Writer) {
 		strings.Join(clusterSettings, ", "))
 	fmt.Fprintf(w, "- Data: %s people seeded once for all runs, uniform over 40 km x 40 km around 52.37,4.89 (a fix an hour old each); every position and query point of HTTP clients and pgbench is drawn from the same square.\n",
 		grouped(float64(o.People)))
+	if rep.Phases {
+		rep.writeLoad(w)
+	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(w, "- Note: %s\n", n)
+	}
+	fmt.Fprintf(w, "- Command: `%s` (whole run %s).\n", rep.Command, rep.Elapsed.Round(time.Second))
+}
+
+// writeLoad says how the HTTP-versus-pgbench rows were measured.
+func (rep report) writeLoad(w io.Writer) {
+	o, m := rep.Opts, rep.Machine
 	fmt.Fprintf(w, "- Load: each row is a pair measured back to back: first pgbench with the server stopped, `%s`; then a fresh server under HTTP load for %s (after an unmeasured %s warm-up), its keep-alive net/http clients in the bench process sharing the %d cores with the server and PostgreSQL. Both sides feed two LISTEN connections: the counter, and the server's own listener (or, under pgbench, a stand-in for it).\n",
 		pgbenchCommand(o.Duration), o.Duration, warmupFor(o.Duration), m.NProc)
 	fmt.Fprintf(w, "- pgbench scripts (kept with -keep): ingest = the history INSERT and the person UPDATE of store/locations.go as single-row statements (seen_at set in the UPDATE, RETURNING as the server reads) in one transaction sent as one pipeline, notify trigger on; "+
 		"batch = the same set-based statements over unnest arrays (lock, INSERT, UPDATE) for %d distinct people, the arrays drawn by a SELECT before the transaction; "+
 		"nearby = store.Nearby's statement (store/query_nearby.go, no filters, k=10 as a parameter).\n", o.BatchSize)
-	for _, n := range rep.Notes {
-		fmt.Fprintf(w, "- Note: %s\n", n)
+}
+
+// write prints the idle run's figure and how it was taken.
+func (r idleResult) write(w io.Writer) {
+	counted := "not read"
+	if r.Subscribers >= 0 {
+		counted = grouped(float64(r.Subscribers))
 	}
-	fmt.Fprintf(w, "- Command: `%s` (whole run %s).\n", rep.Command, rep.Elapsed.Round(time.Second))
+	fmt.Fprintf(w, "- Idle memory: %s bytes (%.2f KiB) of server RSS per idle WebSocket subscriber, target ≤ 8 KB. How: a fresh server; its VmRSS (/proc/<pid>/status) %.1f MiB before; %s of %s WebSocket connections opened on loopback to `/api/v1/stream?ids=1` (16 dialers, %s; each read its %d-byte snapshot, then no reads or writes, no goroutine per connection in the bench); after %s silent, VmRSS %.1f MiB; (after − before) / opened. The server counted %s subscribers (whereabouts_stream_subscribers); its goroutine count is not exported. No GC forced. RLIMIT_NOFILE %d for the bench and the server.\n",
+		grouped(r.perSubscriber()), r.perSubscriber()/1024, float64(r.Before)/(1<<20),
+		grouped(float64(r.Opened)), grouped(float64(r.Wanted)), r.OpenTime.Round(time.Millisecond), r.SnapshotBytes,
+		idleWait, float64(r.After)/(1<<20), counted, r.FDLimit)
 }

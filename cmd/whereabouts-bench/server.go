@@ -128,24 +128,37 @@ func (s *server) peakRSS() (int64, error) {
 	if s == nil {
 		return 0, errors.New("no server")
 	}
+	return s.status("VmHWM")
+}
+
+// rss is the server's current resident set (VmRSS), in bytes.
+func (s *server) rss() (int64, error) {
+	if s == nil {
+		return 0, errors.New("no server")
+	}
+	return s.status("VmRSS")
+}
+
+func (s *server) status(field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
-	return parseVmHWM(b)
+	return parseStatusKB(b, field)
 }
 
-func parseVmHWM(status []byte) (int64, error) {
+// parseStatusKB reads a "Field:  123 kB" line of /proc/<pid>/status, in bytes.
+func parseStatusKB(status []byte, field string) (int64, error) {
 	for _, line := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("VmHWM %q: %w", v, err)
+				return 0, fmt.Errorf("%s %q: %w", field, v, err)
 			}
 			return kb * 1024, nil
 		}
 	}
-	return 0, errors.New("no VmHWM line")
+	return 0, fmt.Errorf("no %s line", field)
 }
 
 // stop sends SIGTERM, waits for the graceful shutdown, and kills the server

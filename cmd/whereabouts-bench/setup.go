@@ -43,6 +43,7 @@ type bench struct {
 	token   string
 	machine machine
 	pgbench string // path of the pgbench binary
+	fdLimit uint64 // RLIMIT_NOFILE after raising it
 
 	counter *counter
 	http    tally // notifications and moves of the HTTP phases

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// idleTarget is issue 5's bound: 8 KB of server RSS per idle subscriber
+// (taken as 8 KiB).
+const idleTarget = 8 << 10
+
+// idleWait is how long the subscribers sit silent before RSS is read again.
+const idleWait = 3 * time.Second
+
+// idleResult is the idle run: the server's resident set before and after N
+// WebSocket subscribers connected, read their snapshot and went silent.
+type idleResult struct {
+	Wanted, Opened int
+	Failed         int
+	FirstErr       string
+	Before, After  int64         // server VmRSS, bytes
+	OpenTime       time.Duration // to open all connections and read each snapshot
+	SnapshotBytes  int           // size of one snapshot message
+	Subscribers    int64         // the server's whereabouts_stream_subscribers after the wait; -1: not read
+	FDLimit        uint64        // RLIMIT_NOFILE of the bench (and so of the server)
+}
+
+// perSubscriber is (after - before) / opened, in bytes.
+func (r idleResult) perSubscriber() float64 {
+	if r.Opened == 0 {
+		return 0
+	}
+	return float64(r.After-r.Before) / float64(r.Opened)
+}
+
+// raiseFileLimit lifts RLIMIT_NOFILE's soft limit to the hard limit. Go
+// raises it for itself at start but restores the old one for children,
+// unless the program calls Setrlimit itself: after this, the server the
+// bench starts inherits the high limit too.
+func raiseFileLimit() (uint64, error) {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return 0, err
+	}
+	l.Cur = l.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return 0, err
+	}
+	return l.Cur, nil
+}
+
+// idleRun starts a fresh server, opens IdleSubscribers WebSocket streams
+// filtered to person 1 (so each snapshot is tiny), reads each snapshot and
+// then leaves every connection silent: no reader goroutine in the bench, no
+// messages either way. It reads the server's VmRSS before and idleWait after.
+func (b *bench) idleRun(ctx context.Context) (row, idleResult, error) {
+	n := b.opts.IdleSubscribers
+	res := idleResult{Wanted: n, Subscribers: -1, FDLimit: b.fdLimit}
+	b.logf("idle: %d WebSocket subscribers", n)
+	if err := b.startServer(ctx); err != nil {
+		return row{}, res, err
+	}
+	var err error
+	if res.Before, err = b.srv.rss(); err != nil {
+		return row{}, res, fmt.Errorf("server RSS: %w", err)
+	}
+	url := "ws" + strings.TrimPrefix(b.srv.url, "http") + "/api/v1/stream?ids=1&access_token=" + b.token
+	conns := make([]*websocket.Conn, n)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
+	start := time.Now()
+	res.Opened, res.Failed, res.FirstErr, res.SnapshotBytes = openIdle(ctx, url, conns)
+	res.OpenTime = time.Since(start)
+	if ctx.Err() != nil {
+		return row{}, res, ctx.Err()
+	}
+	b.logf("  %d open (%d failed) in %s; idle for %s", res.Opened, res.Failed, res.OpenTime.Round(time.Millisecond), idleWait)
+	select {
+	case <-time.After(idleWait):
+	case <-ctx.Done():
+		return row{}, res, ctx.Err()
+	}
+	if res.After, err = b.srv.rss(); err != nil {
+		return row{}, res, fmt.Errorf("server RSS: %w", err)
+	}
+	if v, err := scrapeGauge(ctx, b.srv.url+"/metrics", "whereabouts_stream_subscribers"); err == nil {
+		res.Subscribers = int64(v)
+	} else {
+		b.notes = append(b.notes, "idle: subscriber gauge not read: "+err.Error())
+	}
+	b.logf("  server RSS %.1f -> %.1f MiB: %.0f bytes per subscriber; server counts %d subscribers",
+		float64(res.Before)/(1<<20), float64(res.After)/(1<<20), res.perSubscriber(), res.Subscribers)
+	if res.OpenTime > 30*time.Second {
+		b.notes = append(b.notes, fmt.Sprintf("idle: opening took %s; the server pings after 30 s and drops silent clients after 60 s, so early connections may have been pinged or closed", res.OpenTime.Round(time.Second)))
+	}
+	r := row{Run: "idle WebSocket subscribers: `GET /api/v1/stream?ids=1`, snapshot read, then silent",
+		Clients: res.Opened, Figure: fmt.Sprintf("%s bytes server RSS each", grouped(res.perSubscriber())),
+		Errors: res.Failed, FirstErr: res.FirstErr, Target: "≤ 8 KB (8,192 bytes) each"}
+	r.judge(res.Opened == n && res.perSubscriber() <= idleTarget)
+	return r, res, nil
+}
+
+// openIdle fills conns with open streams, a few dials at a time; each has
+// read its first message (the snapshot) and is then left alone. It returns
+// how many opened, how many failed, the first error and the size of a
+// snapshot.
+func openIdle(ctx context.Context, url string, conns []*websocket.Conn) (opened, failed int, firstErr string, snapshot int) {
+	d := websocket.Dialer{
+		ReadBufferSize: 256, WriteBufferSize: 256, WriteBufferPool: &sync.Pool{},
+		HandshakeTimeout: 10 * time.Second,
+	}
+	var next, nOpen, nFailed, size atomic.Int64
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(conns) {
+					return
+				}
+				c, n, err := dialIdle(ctx, &d, url)
+				if err != nil {
+					nFailed.Add(1)
+					once.Do(func() { firstErr = err.Error() })
+					continue
+				}
+				conns[i] = c
+				size.Store(int64(n))
+				nOpen.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return int(nOpen.Load()), int(nFailed.Load()), firstErr, int(size.Load())
+}
+
+func dialIdle(ctx context.Context, d *websocket.Dialer, url string) (*websocket.Conn, int, error) {
+	c, resp, err := d.DialContext(ctx, url, nil)
+	if err != nil {
+		if resp != nil {
+			return nil, 0, fmt.Errorf("%w (%s)", err, resp.Status)
+		}
+		return nil, 0, err
+	}
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	_, msg, err := c.ReadMessage()
+	if err != nil {
+		c.Close()
+		return nil, 0, fmt.Errorf("snapshot: %w", err)
+	}
+	c.SetReadDeadline(time.Time{})
+	return c, len(msg), nil
+}
+
+// scrapeGauge reads one unlabelled-or-labelled sample of a Prometheus text
+// exposition.
+func scrapeGauge(ctx context.Context, url, name string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return parseGauge(resp.Body, name)
+}
+
+// parseGauge finds the first sample of metric name in Prometheus text.
+func parseGauge(r io.Reader, name string) (float64, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || (rest != "" && rest[0] != '{' && rest[0] != ' ') {
+			continue
+		}
+		if strings.HasPrefix(rest, "{") {
+			if i := strings.LastIndexByte(rest, '}'); i >= 0 {
+				rest = rest[i+1:]
+			}
+		}
+		f := strings.Fields(rest)
+		if len(f) == 0 {
+			continue
+		}
+		return strconv.ParseFloat(f[0], 64)
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("no %s sample", name)
+}
