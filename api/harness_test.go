@@ -144,7 +144,19 @@ func (s *service) call(method, path, token, body string) response {
 // newPerson creates a person through the API and returns its id and token.
 func (s *service) newPerson(name string) (int64, string) {
 	s.t.Helper()
-	r := s.call("POST", "/api/v1/people", adminToken, `{"name":"`+name+`"}`)
+	return s.newDevice(name, "")
+}
+
+// newDevice creates a person with a device_id ("" for none) and returns its
+// id and device token.
+func (s *service) newDevice(name, deviceID string) (int64, string) {
+	s.t.Helper()
+	req := map[string]string{"name": name}
+	if deviceID != "" {
+		req["device_id"] = deviceID
+	}
+	body, _ := json.Marshal(req)
+	r := s.call("POST", "/api/v1/people", adminToken, string(body))
 	if r.status != http.StatusCreated {
 		s.t.Fatalf("create %s: %d %s", name, r.status, r.body)
 	}

@@ -45,7 +45,7 @@ func TestOsmAndFindsTheDeviceWhereEachAppCanPutIt(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dev := fmt.Sprint("dev-", i)
-			id, tok := e.person(dev)
+			id, tok := e.newDevice("p-"+dev, dev)
 			fill := strings.NewReplacer("{tok}", url.QueryEscape(tok), "{dev}", dev)
 			var header []string
 			if c.header != nil {
@@ -64,8 +64,8 @@ func TestOsmAndFindsTheDeviceWhereEachAppCanPutIt(t *testing.T) {
 
 func TestOsmAndRefusesWhoItCannotPlace(t *testing.T) {
 	e := osmNewEnv(t)
-	idA, tokA := e.person("123456")
-	idB, _ := e.person("654321")
+	idA, tokA := e.newDevice("p-123456", "123456")
+	idB, _ := e.newDevice("p-654321", "654321")
 	fix := "&lat=60.0&lon=30.0&timestamp=1377177267"
 	cases := []struct {
 		name, target string

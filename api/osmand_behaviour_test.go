@@ -15,7 +15,7 @@ func TestOsmAndHeartbeatUpdatesLastSeenOnly(t *testing.T) {
 		{"Traccar Client JSON without coords", "", "application/json", `{"location":{"timestamp":"2025-06-15T13:45:12.862Z","event":"heartbeat"},"device_id":"{tok}"}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			id, tok := e.person(c.name)
+			id, tok := e.newDevice("p-"+c.name, c.name)
 			fill := strings.NewReplacer("{tok}", tok)
 			r := e.send("POST", e.osmURL+"/?"+fill.Replace(c.query), c.ctype, fill.Replace(c.body))
 			if r.status != 200 || len(r.body) != 0 {
@@ -40,7 +40,7 @@ func TestOsmAndKeepsOrderAndDropsRepeats(t *testing.T) {
 	}
 	t0 := time.Date(2025, 1, 1, 10, 0, 0, 0, time.UTC)
 	t.Run("G1: an older fix is kept but the marker stays", func(t *testing.T) {
-		id, tok := e.person("g1")
+		id, tok := e.newDevice("p-g1", "g1")
 		send(tok, t0.Add(30*time.Second), 1)
 		send(tok, t0, 2)
 		version, recordedAt, _ := e.live(id)
@@ -49,7 +49,7 @@ func TestOsmAndKeepsOrderAndDropsRepeats(t *testing.T) {
 		}
 	})
 	t.Run("G2: the same fix twice is one row and one version", func(t *testing.T) {
-		id, tok := e.person("g2")
+		id, tok := e.newDevice("p-g2", "g2")
 		send(tok, t0, 1)
 		send(tok, t0, 1)
 		if version, _, _ := e.live(id); len(e.storedHistory(id)) != 1 || version != 1 {
@@ -78,7 +78,7 @@ func TestOsmAndAppliesJSONBatchesWhole(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dev := fmt.Sprint("batch-", i)
-			id, tok := e.person(dev)
+			id, tok := e.newDevice("p-"+dev, dev)
 			r := e.send("POST", e.url+"/ingest/osmand", "application/json", strings.ReplaceAll(c.body, "{dev}", dev), "Authorization", "Bearer "+tok)
 			if r.status != c.status || len(e.storedHistory(id)) != c.rows || !strings.Contains(string(r.body), c.message) {
 				t.Fatalf("%d %s, %d rows", r.status, r.body, len(e.storedHistory(id)))
@@ -96,7 +96,7 @@ func TestOsmAndAppliesJSONBatchesWhole(t *testing.T) {
 
 func TestOsmAndRefusesBadRequests(t *testing.T) {
 	e := osmNewEnv(t)
-	_, tok := e.person("123456")
+	_, tok := e.newDevice("p-123456", "123456")
 	soon := time.Now().Add(10 * time.Minute).Unix()
 	cases := []struct {
 		name, ctype, body, query string

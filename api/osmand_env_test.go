@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -27,18 +26,6 @@ func osmNewEnv(t *testing.T) *osmEnv {
 	t.Helper()
 	s := newService(t, api.Config{DevicesSeeOthers: true})
 	return &osmEnv{service: s, db: s.connect()}
-}
-
-// person creates a person with a device_id as the admin; it returns the id
-// and the device token.
-func (e *osmEnv) person(deviceID string) (int64, string) {
-	e.t.Helper()
-	r := e.call("POST", "/api/v1/people", adminToken, fmt.Sprintf(`{"name":"p-%s","device_id":%q}`, deviceID, deviceID))
-	if r.status != http.StatusCreated {
-		e.t.Fatalf("create %s: %d %s", deviceID, r.status, r.body)
-	}
-	v := r.json(e.t)
-	return int64(v["id"].(float64)), v["token"].(string)
 }
 
 // send makes one request to url with a Content-Type (none when "") and

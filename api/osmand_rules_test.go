@@ -51,7 +51,7 @@ func TestOsmAndReadsEachFormatAliasAndUnit(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dev := fmt.Sprint("dev-", i)
-			id, tok := e.person(dev)
+			id, tok := e.newDevice("p-"+dev, dev)
 			query, body := strings.ReplaceAll(c.query, "{dev}", dev), strings.ReplaceAll(c.body, "{dev}", dev)
 			ctype := ""
 			if strings.HasPrefix(body, "[") {

@@ -85,7 +85,7 @@ func TestOsmAndStoresEveryRealClientRequest(t *testing.T) {
 		want := osmVectorWants[v.Name]
 		t.Run(v.Name, func(t *testing.T) {
 			e := osmNewEnv(t)
-			id, tok := e.person(want.deviceID)
+			id, tok := e.newDevice("p-"+want.deviceID, want.deviceID)
 			start := time.Now()
 			r := e.send(v.Method, e.url+osmRoute(v.Target), v.ContentType, v.Body, "Authorization", "Bearer "+tok)
 			if r.status != http.StatusOK || len(r.body) != 0 {

@@ -12,9 +12,9 @@ import (
 
 func TestOwnTracksAuthentication(t *testing.T) {
 	s := newService(t, api.Config{})
-	_, tok := otPerson(s, "Jane", "jane")
-	_, bobTok := otPerson(s, "Bob", "bob")
-	anonID, anonTok := otPerson(s, "Anon", "")
+	_, tok := s.newDevice("Jane", "jane")
+	_, bobTok := s.newDevice("Bob", "bob")
+	anonID, anonTok := s.newDevice("Anon", "")
 	loc := `{"_type":"location","lat":1,"lon":1}`
 	cases := []struct {
 		name   string
@@ -51,7 +51,7 @@ func TestOwnTracksAuthentication(t *testing.T) {
 
 func TestOwnTracksRefusesBadInputAndStoresNothing(t *testing.T) {
 	s := newService(t, api.Config{})
-	id, tok := otPerson(s, "Jane", "jane")
+	id, tok := s.newDevice("Jane", "jane")
 	future := time.Now().Add(10 * time.Minute).Unix()
 	cases := []struct {
 		name, body string

@@ -11,9 +11,9 @@ import (
 
 func TestOwnTracksAnswersWithFriends(t *testing.T) {
 	s := newService(t, api.Config{DevicesSeeOthers: true})
-	_, janeTok := otPerson(s, "Jane", "jane")
-	bob, bobTok := otPerson(s, "Bob", "bob")
-	jack, jackTok := otPerson(s, "Jack", "jack")
+	_, janeTok := s.newDevice("Jane", "jane")
+	bob, bobTok := s.newDevice("Bob", "bob")
+	jack, jackTok := s.newDevice("Jack", "jack")
 	at := time.Now().Add(-time.Minute).Truncate(time.Second)
 	r := s.call("PUT", path(bob, "/location"), bobTok, fmt.Sprintf(`{"lat":48.1,"lon":11.5,"recorded_at":"%s",`+
 		`"accuracy_m":5,"speed_mps":2.5,"heading_deg":90,"altitude_m":520,"battery":0.8}`, at.Format(time.RFC3339)))
@@ -41,8 +41,8 @@ func TestOwnTracksAnswersWithFriends(t *testing.T) {
 
 func TestOwnTracksAnswersNoFriendsWhenDevicesMayNotSeeOthers(t *testing.T) {
 	s := newService(t, api.Config{DevicesSeeOthers: false})
-	_, janeTok := otPerson(s, "Jane", "jane")
-	bob, bobTok := otPerson(s, "Bob", "bob")
+	_, janeTok := s.newDevice("Jane", "jane")
+	bob, bobTok := s.newDevice("Bob", "bob")
 	if r := s.call("PUT", path(bob, "/location"), bobTok, `{"lat":48.1,"lon":11.5}`); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)
 	}

@@ -2,22 +2,9 @@ package api_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 )
-
-// otPerson creates a person with a device_id and returns its id and token.
-func otPerson(s *service, name, deviceID string) (int64, string) {
-	s.t.Helper()
-	body, _ := json.Marshal(map[string]string{"name": name, "device_id": deviceID})
-	r := s.call("POST", "/api/v1/people", adminToken, string(body))
-	if r.status != http.StatusCreated {
-		s.t.Fatalf("create %s: %d %s", name, r.status, r.body)
-	}
-	v := r.json(s.t)
-	return int64(v["id"].(float64)), v["token"].(string)
-}
 
 // otRequest is one POST to the OwnTracks endpoint as an app or curl sends it.
 type otRequest struct {

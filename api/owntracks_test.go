@@ -66,7 +66,7 @@ func TestOwnTracksVectorsAreStored(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := newService(t, api.Config{DevicesSeeOthers: true})
-			id, tok := otPerson(s, "Jane", "jane")
+			id, tok := s.newDevice("Jane", "jane")
 			c.req.user, c.req.pass = "jane", tok
 			r := s.otPost(c.req)
 			if r.status != 200 || string(r.body) != "[]" || r.header.Get("Content-Type") != "application/json" {
@@ -93,7 +93,7 @@ func TestOwnTracksVectorsAreStored(t *testing.T) {
 
 func TestOwnTracksOutOfOrderAndResentFixes(t *testing.T) {
 	s := newService(t, api.Config{})
-	id, tok := otPerson(s, "Jane", "jane")
+	id, tok := s.newDevice("Jane", "jane")
 	post := func(lat float64, tst int64) {
 		t.Helper()
 		r := s.otPost(otRequest{user: "jane", pass: tok, body: fmt.Sprintf(`{"_type":"location","lat":%g,"lon":5,"tst":%d}`, lat, tst)})
@@ -119,7 +119,7 @@ func TestOwnTracksOutOfOrderAndResentFixes(t *testing.T) {
 
 func TestOwnTracksReadsNumericStringsSentinelsAndFixTime(t *testing.T) {
 	s := newService(t, api.Config{})
-	id, tok := otPerson(s, "Jane", "jane")
+	id, tok := s.newDevice("Jane", "jane")
 	body := `{"_type":"location","lat":"52.1","lon":"4.9","tst":"1701258666.123","created_at":1701258670,` +
 		`"vel":"36","batt":"50","acc":-1,"cog":-1,"alt":-2}`
 	if r := s.otPost(otRequest{user: "jane", pass: tok, body: body}); r.status != 200 {
@@ -134,7 +134,7 @@ func TestOwnTracksReadsNumericStringsSentinelsAndFixTime(t *testing.T) {
 
 func TestOwnTracksIgnoresMessagesThatAreNotLocations(t *testing.T) {
 	s := newService(t, api.Config{DevicesSeeOthers: true})
-	id, tok := otPerson(s, "Jane", "jane")
+	id, tok := s.newDevice("Jane", "jane")
 	for _, body := range []string{
 		`{"_type":"transition","acc":6,"created_at":1701264373,"desc":"blukii","event":"enter","lat":61.195709,"lon":9.688233,"rid":"c00b92","t":"b","tid":"SG","tst":1701264368,"wtst":1610104404}`,
 		`{"_type":"waypoint","desc":"Home","lat":52,"lon":5,"rad":50,"tst":1701264368}`, `{"_type":"waypoints","waypoints":[]}`,
@@ -155,7 +155,7 @@ func TestOwnTracksIgnoresMessagesThatAreNotLocations(t *testing.T) {
 
 func TestOwnTracksArrayBeyondTheBatchLimitIsRefused(t *testing.T) {
 	s := newService(t, api.Config{})
-	_, tok := otPerson(s, "Jane", "jane")
+	_, tok := s.newDevice("Jane", "jane")
 	msg := `{"_type":"location","lat":1,"lon":1,"tst":1701263310},`
 	body := "[" + strings.Repeat(msg, api.MaxBatch) + strings.TrimSuffix(msg, ",") + "]"
 	if len(body) > api.MaxBody {
