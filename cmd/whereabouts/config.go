@@ -34,6 +34,7 @@ type config struct {
 	Policy            geo.Policy
 	Commit            store.CommitConfig
 	HistoryRetention  time.Duration // 0: keep forever
+	PollTimeout       time.Duration // longest a long-poll waits for a change
 	Args              []string      // positional arguments after the flags
 }
 
@@ -64,6 +65,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stdout 
 	fs.StringVar(&c.OsmAndAddr, "osmand-addr", env("WHEREABOUTS_OSMAND_ADDR", ""), "also serve the OsmAnd/Traccar protocol at / on this address, e.g. 127.0.0.1:5055 (WHEREABOUTS_OSMAND_ADDR)")
 	fs.IntVar(&c.Commit.MaxRows, "group-commit-rows", envInt(getenv, "WHEREABOUTS_GROUP_COMMIT_ROWS", 256), "most single-fix writes in one transaction (WHEREABOUTS_GROUP_COMMIT_ROWS)")
 	fs.DurationVar(&c.Commit.MaxDelay, "group-commit-delay", envDuration(getenv, "WHEREABOUTS_GROUP_COMMIT_DELAY", 2*time.Millisecond), "longest a write waits to share a transaction (WHEREABOUTS_GROUP_COMMIT_DELAY)")
+	fs.DurationVar(&c.PollTimeout, "poll-timeout", envDuration(getenv, "WHEREABOUTS_POLL_TIMEOUT", 25*time.Second), "longest GET /api/v1/poll waits for a change; keep it under your proxies' read timeout (WHEREABOUTS_POLL_TIMEOUT)")
 	fs.IntVar(&c.Commit.Shards, "group-commit-shards", envInt(getenv, "WHEREABOUTS_GROUP_COMMIT_SHARDS", 1), "transactions in flight at once, by person id (WHEREABOUTS_GROUP_COMMIT_SHARDS)")
 	fs.IntVar(&c.Simulate, "simulate", 0, "also walk this many demo people around (0: none)")
 	fs.StringVar(&logLevel, "log-level", env("WHEREABOUTS_LOG_LEVEL", "info"), "debug, info, warn or error (WHEREABOUTS_LOG_LEVEL)")
@@ -161,6 +163,14 @@ func checkNumbers(getenv func(string) string, c config) error {
 		if d, err := time.ParseDuration(v); err != nil || d < 0 {
 			return fmt.Errorf("WHEREABOUTS_GROUP_COMMIT_DELAY=%q is not a duration like 2ms", v)
 		}
+	}
+	if v := getenv("WHEREABOUTS_POLL_TIMEOUT"); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+			return fmt.Errorf("WHEREABOUTS_POLL_TIMEOUT=%q is not a positive duration like 25s", v)
+		}
+	}
+	if c.PollTimeout <= 0 {
+		return errors.New("the poll timeout must be positive")
 	}
 	if c.Commit.MaxRows < 1 || c.Commit.Shards < 1 || c.Commit.MaxDelay < 0 {
 		return errors.New("group commit rows and shards must be at least 1, the delay not negative")
