@@ -150,6 +150,16 @@ func TestServeThroughPgBouncerInTransactionMode(t *testing.T) {
 	if status := request(t, "GET", base+"/api/v1/people/nearby?lat=52.38&lon=4.89&limit=100&radius_m=10000", "admin-secret", "", &near); status != 200 || len(near.Features) != people {
 		t.Errorf("nearby: %d, %d people, want %d", status, len(near.Features), people)
 	}
+	var inBox, inArea struct {
+		Features []json.RawMessage `json:"features"`
+	}
+	if status := request(t, "GET", base+"/api/v1/people?bbox=4.8,52.3,5.0,52.4", "admin-secret", "", &inBox); status != 200 || len(inBox.Features) != people {
+		t.Errorf("bbox: %d, %d people, want %d", status, len(inBox.Features), people)
+	}
+	area := `{"type":"Polygon","coordinates":[[[4.8,52.3],[5.0,52.3],[5.0,52.4],[4.8,52.4],[4.8,52.3]]]}`
+	if status := request(t, "POST", base+"/api/v1/people/within", "admin-secret", area, &inArea); status != 200 || len(inArea.Features) != people {
+		t.Errorf("within: %d, %d people, want %d", status, len(inArea.Features), people)
+	}
 	if m := regexp.MustCompile(`(?m)^whereabouts_group_commit_rows_count (\d+)$`).FindStringSubmatch(metrics(t, base)); m == nil || m[1] == "0" {
 		t.Errorf("the group committer never committed: %v", m)
 	}
