@@ -19,7 +19,7 @@ import (
 type config struct {
 	Addr              string
 	DatabaseURL       string
-	ListenDatabaseURL string // LISTEN connection; empty: DatabaseURL
+	ListenDatabaseURL string // LISTEN connection and migrations; empty: DatabaseURL
 	ReadDatabaseURL   string // queries a replica may answer; empty: DatabaseURL
 	DataDir           string
 	AdminToken        string
@@ -57,7 +57,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stdout 
 	var logLevel string
 	fs.StringVar(&c.Addr, "addr", env("WHEREABOUTS_ADDR", "127.0.0.1:8080"), "listen address (WHEREABOUTS_ADDR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("WHEREABOUTS_DATABASE_URL", ""), "PostgreSQL URL; empty runs an embedded cluster in -data-dir (WHEREABOUTS_DATABASE_URL)")
-	fs.StringVar(&c.ListenDatabaseURL, "listen-database-url", env("WHEREABOUTS_LISTEN_DATABASE_URL", ""), "PostgreSQL URL for the LISTEN connection, e.g. the primary directly when queries go through PgBouncer (WHEREABOUTS_LISTEN_DATABASE_URL)")
+	fs.StringVar(&c.ListenDatabaseURL, "listen-database-url", env("WHEREABOUTS_LISTEN_DATABASE_URL", ""), "PostgreSQL URL for the LISTEN connection and migrations, which need a session of their own: the primary directly when queries go through PgBouncer (WHEREABOUTS_LISTEN_DATABASE_URL)")
 	fs.StringVar(&c.ReadDatabaseURL, "read-database-url", env("WHEREABOUTS_READ_DATABASE_URL", ""), "PostgreSQL URL of a streaming replica for list, get, nearby, within and history (WHEREABOUTS_READ_DATABASE_URL)")
 	fs.StringVar(&c.DataDir, "data-dir", env("WHEREABOUTS_DATA_DIR", "./data"), "embedded database and generated admin token (WHEREABOUTS_DATA_DIR)")
 	fs.StringVar(&c.TileURL, "tile-url", env("WHEREABOUTS_TILE_URL", defaultTileURL), "map tile URL template; empty for a plain background (WHEREABOUTS_TILE_URL)")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,7 +48,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	defer stopDB()
 	if c.Migrate {
-		if err := schema.Up(ctx, dsn); err != nil {
+		if err := schema.Up(ctx, sessionDSN(c, dsn)); err != nil {
 			return err
 		}
 	}
@@ -58,9 +57,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	defer st.Close()
-	// LISTEN needs a session of its own: behind PgBouncer in transaction
-	// mode it must bypass the pooler, so it may have its own URL.
-	listenCfg, err := pgx.ParseConfig(cmp.Or(c.ListenDatabaseURL, dsn))
+	listenCfg, err := pgx.ParseConfig(sessionDSN(c, dsn))
 	if err != nil {
 		return fmt.Errorf("listener: parse database url: %w", err)
 	}
