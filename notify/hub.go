@@ -144,6 +144,12 @@ type Subscription struct {
 	// saying so, when the database no longer keeps that far back).
 	Cursor    uint64
 	Transport string // "websocket", "sse" or "poll", for metrics
+
+	// wake, when set, replaces the Ready channel: the hub calls it, under
+	// its lock, when messages are queued or the subscriber is dropped. It
+	// must not block; it lets a transport run a writer only while there is
+	// something to write.
+	wake func()
 }
 
 // Subscribe registers a subscriber, then reads its snapshot (or the changes
@@ -155,8 +161,11 @@ func (h *Hub) Subscribe(ctx context.Context, src Source, sub Subscription) (*Sub
 		hub:       h,
 		scope:     sub.Scope,
 		transport: sub.Transport,
-		ready:     make(chan struct{}, 1),
+		wake:      sub.wake,
 		done:      make(chan struct{}),
+	}
+	if s.wake == nil {
+		s.ready = make(chan struct{}, 1)
 	}
 	h.mu.Lock()
 	if h.closed {
@@ -259,4 +268,7 @@ func (h *Hub) dropLocked(s *Subscriber, err error) {
 	s.floors = nil
 	delete(h.subs, s)
 	close(s.done)
+	if s.wake != nil {
+		s.wake() // the writer says goodbye
+	}
 }

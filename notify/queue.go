@@ -86,16 +86,16 @@ func (q *queue) pushSnapshot(m Message) {
 	q.entries = append(q.entries, entry{msg: m})
 }
 
-// reset empties the queue, keeping small buffers for reuse but letting the
-// garbage collector have the ones a burst made large.
+// reset empties the queue. It keeps only small buffers: a connection that
+// goes idle after a burst must not hold on to what the burst needed.
 func (q *queue) reset() {
-	if cap(q.entries) > 256 {
+	if cap(q.entries) > 8 {
 		q.entries = nil
 	} else {
 		clear(q.entries)
 		q.entries = q.entries[:0]
 	}
-	if len(q.index) > 64 {
+	if len(q.index) > 8 {
 		q.index = nil
 	} else {
 		clear(q.index)

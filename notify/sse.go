@@ -126,4 +126,3 @@ func (e *SSE) logger() *slog.Logger {
 	}
 	return slog.Default()
 }
-

@@ -13,6 +13,7 @@ type Subscriber struct {
 	hub       *Hub
 	scope     Scope
 	transport string
+	wake      func()        // see Subscription.wake; nil: ready is used
 	ready     chan struct{} // capacity 1: "there may be something to drain"
 	done      chan struct{} // closed when the hub drops the subscriber
 
@@ -89,7 +90,16 @@ func (s *Subscriber) SendError(code, message string) {
 	}
 }
 
-// Ready fires when there may be messages to drain with Next.
+// needsWriter reports whether a writer has work: messages to send, or a
+// goodbye to say.
+func (s *Subscriber) needsWriter() bool {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	return s.closed || (!s.installing && s.q.len() > 0)
+}
+
+// Ready fires when there may be messages to drain with Next. (A transport
+// that subscribed with a wake hook gets that called instead.)
 func (s *Subscriber) Ready() <-chan struct{} { return s.ready }
 
 // Done is closed when the subscriber is dropped; Err then says why.
@@ -118,6 +128,10 @@ func (s *Subscriber) Close() {
 }
 
 func (s *Subscriber) signal() {
+	if s.wake != nil {
+		s.wake()
+		return
+	}
 	select {
 	case s.ready <- struct{}{}:
 	default: // already signalled; the writer will drain everything

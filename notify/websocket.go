@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -9,13 +8,16 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
 )
 
-// WebSocket serves the live stream over WebSocket: one reader goroutine for
-// subscribe messages, one writer that drains the subscriber's queue.
+// WebSocket serves the live stream over WebSocket. An idle connection costs
+// one small reader goroutine: the request's goroutine ends after the
+// upgrade, and a writer goroutine runs only while the hub has queued
+// something for the client (or it is time to ping or say goodbye).
 type WebSocket struct {
 	Hub    *Hub
 	Source Source
@@ -25,65 +27,59 @@ type WebSocket struct {
 
 	once     sync.Once
 	upgrader websocket.Upgrader
+	open     atomic.Int64
 }
 
 // readLimit bounds a client message; a subscribe message is tiny.
 const readLimit = 64 << 10
 
-// Serve streams to one client until it leaves, the request context ends or
-// the hub drops it. The api layer has authenticated the request and parsed
-// the subscription (see ParseFilter, ParseCursor); its Scope is what the
-// credentials allow. Serve returns only after its goroutines have stopped.
+// Serve subscribes the client and upgrades the connection, which then lives
+// on its own until the client leaves or the hub drops it. The api layer has
+// authenticated the request and parsed the subscription (see ParseFilter,
+// ParseCursor); its Scope is what the credentials allow.
 func (ws *WebSocket) Serve(w http.ResponseWriter, r *http.Request, want Subscription) {
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
+	ws.once.Do(ws.init)
 	log := ws.logger()
+	c := &wsConn{
+		src: ws.Source, log: log,
+		pingEvery:    orDefault(ws.PingInterval, 30*time.Second),
+		pongWait:     orDefault(ws.PongWait, 60*time.Second),
+		writeTimeout: orDefault(ws.WriteTimeout, 10*time.Second),
+		closed:       func() { ws.open.Add(-1) },
+	}
+	c.writing.Store(true) // no writer until the connection is upgraded
+	want.Transport = "websocket"
+	want.wake = c.wake
 	// Subscribe before upgrading: a database that cannot give a snapshot
 	// is still an HTTP status the client and load balancer understand.
-	want.Transport = "websocket"
-	sub, err := ws.Hub.Subscribe(ctx, ws.Source, want)
+	sub, err := ws.Hub.Subscribe(r.Context(), ws.Source, want)
 	if err != nil {
 		log.Warn("notify: websocket subscribe", "err", err)
 		writeUnavailable(w)
 		return
 	}
-	defer sub.Close()
-	ws.once.Do(ws.init)
-	conn, err := ws.upgrader.Upgrade(w, r, nil)
+	c.sub = sub
+	h := &hijacker{ResponseWriter: w}
+	conn, err := ws.upgrader.Upgrade(h, r, nil)
 	if err != nil {
+		sub.Close()
 		return // Upgrade has answered with an HTTP error
 	}
-	c := &wsConn{
-		conn: conn, sub: sub, src: ws.Source, log: log,
-		pingEvery:    orDefault(ws.PingInterval, 30*time.Second),
-		pongWait:     orDefault(ws.PongWait, 60*time.Second),
-		writeTimeout: orDefault(ws.WriteTimeout, 10*time.Second),
-		pongs:        make(chan string, 1),
-	}
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		defer cancel() // a reader that stops ends the writer too
-		c.read(ctx)
-	}()
-	if c.write(ctx) {
-		// Give the client a moment to answer our close frame, so the
-		// close reason is not lost to a TCP reset.
-		select {
-		case <-readerDone:
-		case <-time.After(c.writeTimeout):
-		}
-	}
-	conn.Close() // unblocks the reader
-	<-readerDone
+	c.conn, c.raw, c.br = conn, h.raw, h.br
+	ws.open.Add(1)
+	c.start()
 }
+
+// Open counts the WebSocket connections not yet closed.
+func (ws *WebSocket) Open() int64 { return ws.open.Load() }
 
 func (ws *WebSocket) init() {
 	ws.upgrader = websocket.Upgrader{
-		ReadBufferSize:  512,
-		WriteBufferSize: 1024,
-		// Only control frames use gorilla's writer; a pool keeps idle
-		// connections from each holding a write buffer.
+		// Not the server's 4 KiB bufio buffers, which are then freed: the
+		// read buffer is the hijacker's small one (see idleReadBuffer).
+		WriteBufferSize: 256,
+		// Only control frames use gorilla's writer, and only while
+		// writing; drained messages go out by writev (see flush).
 		WriteBufferPool:  &sync.Pool{},
 		HandshakeTimeout: 10 * time.Second,
 		CheckOrigin:      sameOriginOrNone,
@@ -124,14 +120,10 @@ func (c *wsConn) closeFrame() (int, string, bool) {
 	case err != nil: // the snapshot for a new filter failed
 		return websocket.CloseTryAgainLater, "unavailable: retry later", true
 	}
-	switch c.readEnd.Load() {
-	case readPeerClosed:
+	if c.readEnd.Load() == readPeerClosed && !c.writeFailed.Load() {
 		return websocket.CloseNormalClosure, "", true
-	case readFailed:
-		return 0, "", false
-	case readRunning: // the request context ended: the server is going away
 	}
-	return websocket.CloseGoingAway, "going away", true
+	return 0, "", false // the connection broke, one way or the other
 }
 
 // writeUnavailable answers a stream request the hub could not serve, before

@@ -60,10 +60,10 @@ func TestWebSocketHubCloseSaysGoingAway(t *testing.T) {
 	if ce := readClose(t, c); ce.Code != websocket.CloseGoingAway {
 		t.Errorf("closed with %d %q, want 1001", ce.Code, ce.Text)
 	}
-	e.waitServeReturns(t)
+	e.waitClosed(t)
 }
 
-func TestWebSocketServeReturnsWhenTheClientLeaves(t *testing.T) {
+func TestWebSocketClosesWhenTheClientLeaves(t *testing.T) {
 	e := newWSEnv(t, HubConfig{}, &WebSocket{}, Scope{})
 	polite := e.dial(t, "", nil, nil)
 	read(t, polite)
@@ -75,7 +75,7 @@ func TestWebSocketServeReturnsWhenTheClientLeaves(t *testing.T) {
 	rude := e.dial(t, "", nil, nil)
 	read(t, rude)
 	rude.NetConn().Close()
-	e.waitServeReturns(t)
+	e.waitClosed(t)
 	if n := e.hub.Subscribers(); n != 0 {
 		t.Errorf("hub still has %d subscribers", n)
 	}

@@ -172,3 +172,30 @@ func TestTextFrameHeaders(t *testing.T) {
 		}
 	}
 }
+
+// The reader waits on the socket between messages; frames that arrived
+// together sit in its buffer instead, and must not wait for more bytes.
+func TestWebSocketHandlesFramesThatArriveTogether(t *testing.T) {
+	e := newWSEnv(t, HubConfig{}, &WebSocket{}, Scope{})
+	e.src.set(feature(1, 1, 5, 5))
+	e.src.set(feature(2, 1, 50, 50))
+	c := e.dial(t, "", nil, nil)
+	read(t, c)
+	var frames []byte
+	for _, msg := range []string{`{"type":"subscribe","ids":[1]}`, `{"type":"subscribe","ids":[2]}`} {
+		// A masked text frame with a zero mask key, so the payload is as is.
+		frames = append(frames, 0x81, 0x80|byte(len(msg)), 0, 0, 0, 0)
+		frames = append(frames, msg...)
+	}
+	if _, err := c.NetConn().Write(frames); err != nil { // one write: one segment
+		t.Fatal(err)
+	}
+	// The second filter may replace the first before its snapshot goes out.
+	got := read(t, c)
+	if got == "snapshot[1@1]" {
+		got = read(t, c)
+	}
+	if got != "snapshot[2@1]" {
+		t.Fatalf("got %s, want the second filter's snapshot[2@1]", got)
+	}
+}

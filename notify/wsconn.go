@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -8,57 +9,107 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
 )
 
-// How the reader ended, for the writer's close frame.
+// snapshotTimeout bounds the snapshot read for a subscribe message.
+const snapshotTimeout = 30 * time.Second
+
+// How the reader ended, for the close frame.
 const (
 	readRunning    int32 = iota // zero value: the reader goes on
 	readPeerClosed              // the client sent a close frame
 	readFailed                  // the connection broke or the client broke the protocol
 )
 
-// wsConn is one WebSocket client. Only the writer goroutine writes to the
-// connection, so it can send a whole drained batch as one writev past
-// gorilla's writer; the reader hands pings and closes to it instead of
-// answering them itself. (gorilla still writes a close frame from the reader
-// on a protocol error or an oversized message; the connection is dying then,
-// and a TCP writev is never split by another write, so the worst case is a
-// close frame between two of our frames.)
+// wsConn is one WebSocket client. Its reader goroutine lives as long as the
+// connection; a writer goroutine (drain) runs only while the hub has queued
+// something or the subscriber was dropped, and a timer pings. writeMu
+// orders every write: drained batches go out as one writev past gorilla's
+// writer, pongs, pings and the close frame through it. (gorilla still writes
+// a close frame from the reader on a protocol error or an oversized message;
+// the connection is dying then, and a TCP writev is never split by another
+// write, so the worst case is a close frame between two of our frames.)
 type wsConn struct {
 	conn                              *websocket.Conn
+	raw                               net.Conn      // under conn, for writev and waiting
+	br                                *bufio.Reader // conn's read buffer; nil: gorilla's own
 	sub                               *Subscriber
 	src                               Source
 	log                               *slog.Logger
 	pingEvery, pongWait, writeTimeout time.Duration
-	pongs                             chan string // ping payloads the writer must answer
-	readEnd                           atomic.Int32
+	closed                            func() // once, when the connection is closed
 
-	// Writer-owned scratch, reused between batches.
-	msgs    []Message
-	headers []byte
-	bufs    net.Buffers
+	writeMu     sync.Mutex
+	writing     atomic.Bool // a drain goroutine runs (or none may start yet)
+	writeFailed atomic.Bool
+	readEnd     atomic.Int32
+	ends        atomic.Int32 // reader and goodbye done: the second closes the connection
+	gone        atomic.Bool  // closed
+	ping        *time.Timer
+}
+
+// start runs the connection once it is upgraded.
+func (c *wsConn) start() {
+	c.conn.SetReadLimit(readLimit)
+	c.ping = time.AfterFunc(c.pingEvery, c.sendPing)
+	go c.read()
+	c.writing.Store(false)
+	if c.sub.needsWriter() && c.writing.CompareAndSwap(false, true) {
+		go c.drain() // the snapshot, queued while subscribing
+	}
+}
+
+// wake is the subscriber's hook: it runs under the hub's lock, so it only
+// starts a writer if none runs.
+func (c *wsConn) wake() {
+	if c.writing.CompareAndSwap(false, true) {
+		go c.drain()
+	}
+}
+
+// drain writes what is queued until nothing is, then ends; when the
+// subscriber was dropped it says goodbye instead.
+func (c *wsConn) drain() {
+	for {
+		select {
+		case <-c.sub.Done():
+			c.goodbye() // writing stays true: no writer after this one
+			return
+		default:
+		}
+		if err := c.flush(); err != nil {
+			c.log.Debug("notify: websocket write", "err", err)
+			c.writeFailed.Store(true)
+			c.sub.Close()
+			continue // to goodbye
+		}
+		c.writing.Store(false)
+		// A message queued after flush took the queue found a writer
+		// running and started none: look again.
+		if !c.sub.needsWriter() || !c.writing.CompareAndSwap(false, true) {
+			return
+		}
+	}
 }
 
 // read handles client messages until the connection fails or closes.
-func (c *wsConn) read(ctx context.Context) {
+func (c *wsConn) read() {
 	alive := func() error { return c.conn.SetReadDeadline(time.Now().Add(c.pongWait)) }
-	c.conn.SetReadLimit(readLimit)
 	alive()
 	c.conn.SetPongHandler(func(string) error { return alive() })
 	c.conn.SetPingHandler(func(data string) error {
-		select {
-		case c.pongs <- data:
-		default: // a pong is already due; one answer is enough
-		}
+		c.writeControl(websocket.PongMessage, []byte(data))
 		return alive()
 	})
-	// The writer answers the close frame (see closeFrame).
+	// The goodbye answers the close frame (see closeFrame).
 	c.conn.SetCloseHandler(func(int, string) error { return nil })
 	for {
+		c.waitReadable()
 		_, data, err := c.conn.ReadMessage()
 		if err != nil {
 			end := readFailed
@@ -67,16 +118,18 @@ func (c *wsConn) read(ctx context.Context) {
 				end = readPeerClosed
 			}
 			c.readEnd.Store(end)
+			c.sub.Close() // wakes a writer for the goodbye
+			c.end()
 			return
 		}
 		alive()
-		c.handle(ctx, data)
+		c.handle(data)
 	}
 }
 
 // handle applies one client message. A bad one is answered with an error
 // message and the stream goes on.
-func (c *wsConn) handle(ctx context.Context, data []byte) {
+func (c *wsConn) handle(data []byte) {
 	var m subscribeMessage
 	if err := json.Unmarshal(data, &m); err != nil {
 		c.sub.SendError("invalid_parameter", "message is not a valid subscribe message: "+err.Error())
@@ -87,72 +140,96 @@ func (c *wsConn) handle(ctx context.Context, data []byte) {
 		c.sub.SendError("invalid_parameter", err.Error())
 		return
 	}
-	if err := c.sub.SetFilter(ctx, c.src, f); err != nil && ctx.Err() == nil {
-		// The subscriber is closed; the writer tells the client.
+	ctx, cancel := context.WithTimeout(context.Background(), snapshotTimeout)
+	defer cancel()
+	if err := c.sub.SetFilter(ctx, c.src, f); err != nil && !c.gone.Load() {
+		// The subscriber is closed; the goodbye tells the client.
 		c.log.Warn("notify: websocket resubscribe", "err", err)
 	}
 }
 
-// write sends queued messages and pings until the stream ends, then says
-// goodbye. It reports whether a close frame went out.
-func (c *wsConn) write(ctx context.Context) bool {
-	ping := time.NewTicker(c.pingEvery)
-	defer ping.Stop()
-	for {
-		var err error
-		select {
-		case <-ctx.Done():
-			return c.sendClose()
-		case <-c.sub.Done():
-			return c.sendClose()
-		case <-c.sub.Ready():
-			err = c.flush()
-		case data := <-c.pongs:
-			err = c.conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(c.writeTimeout))
-		case <-ping.C:
-			err = c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.writeTimeout))
-		}
-		if err != nil {
-			c.log.Debug("notify: websocket write", "err", err)
-			return false
+// goodbye sends the close frame, if one is worth sending, and lets the
+// reader end: at once, or after the client's answering close frame (the
+// close reason would otherwise be lost to a TCP reset).
+func (c *wsConn) goodbye() {
+	wait := time.Duration(0)
+	if code, text, ok := c.closeFrame(); ok {
+		if c.writeControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text)) == nil {
+			wait = c.writeTimeout
 		}
 	}
+	c.conn.SetReadDeadline(time.Now().Add(wait))
+	c.end()
 }
+
+// end is called by the reader and by goodbye when each is done; the second
+// closes the connection.
+func (c *wsConn) end() {
+	if c.ends.Add(1) < 2 {
+		return
+	}
+	c.gone.Store(true)
+	c.ping.Stop()
+	c.conn.Close()
+	c.closed()
+}
+
+func (c *wsConn) sendPing() {
+	if c.writeControl(websocket.PingMessage, nil) == nil && !c.gone.Load() {
+		c.ping.Reset(c.pingEvery)
+	}
+}
+
+func (c *wsConn) writeControl(kind int, data []byte) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	return c.conn.WriteControl(kind, data, time.Now().Add(c.writeTimeout))
+}
+
+// scratch is a writer's reusable buffers, pooled so that an idle connection
+// holds none.
+type scratch struct {
+	msgs    []Message
+	headers []byte
+	bufs    net.Buffers
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // flush drains the subscriber and writes every message as its own text
 // frame, all in one writev: the payloads are the hub's shared bytes, only
 // the few header bytes are this connection's.
 func (c *wsConn) flush() error {
-	c.msgs = c.sub.Next(c.msgs[:0])
-	defer clear(c.msgs)
-	if len(c.msgs) == 0 {
+	sc := scratchPool.Get().(*scratch)
+	defer func() {
+		clear(sc.msgs)
+		clear(sc.bufs)
+		if cap(sc.msgs) > 1024 {
+			*sc = scratch{} // a burst: do not pool its buffers
+		}
+		scratchPool.Put(sc)
+	}()
+	sc.msgs = c.sub.Next(sc.msgs[:0])
+	if len(sc.msgs) == 0 {
 		return nil
 	}
 	// Grown up front so the header slices below never move.
-	c.headers = slices.Grow(c.headers[:0], maxHeaderLen*len(c.msgs))
-	bufs := c.bufs[:0]
-	for _, m := range c.msgs {
-		start := len(c.headers)
-		c.headers = appendTextHeader(c.headers, len(m.JSON))
-		bufs = append(bufs, c.headers[start:len(c.headers):len(c.headers)], m.JSON)
+	sc.headers = slices.Grow(sc.headers[:0], maxHeaderLen*len(sc.msgs))
+	sc.bufs = sc.bufs[:0]
+	for _, m := range sc.msgs {
+		start := len(sc.headers)
+		sc.headers = appendTextHeader(sc.headers, len(m.JSON))
+		sc.bufs = append(sc.bufs, sc.headers[start:len(sc.headers):len(sc.headers)], m.JSON)
 	}
-	c.bufs = bufs
-	defer clear(c.bufs)
-	nc := c.conn.NetConn()
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	nc := c.raw
 	if err := nc.SetWriteDeadline(time.Now().Add(c.writeTimeout)); err != nil {
 		return err
 	}
-	_, err := bufs.WriteTo(nc) // consumes a copy of the slice header, not c.bufs
+	bufs := sc.bufs // WriteTo consumes the slice it is called on
+	_, err := bufs.WriteTo(nc)
 	return err
-}
-
-func (c *wsConn) sendClose() bool {
-	code, text, ok := c.closeFrame()
-	if !ok {
-		return false
-	}
-	msg := websocket.FormatCloseMessage(code, text)
-	return c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.writeTimeout)) == nil
 }
 
 const maxHeaderLen = 10

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,11 +16,10 @@ import (
 // wsEnv is a real HTTP server whose handler does what the api layer does:
 // parse the filter and call Serve.
 type wsEnv struct {
-	hub    *Hub
-	src    *fakeSource
-	ws     *WebSocket
-	srv    *httptest.Server
-	active atomic.Int64 // Serve calls that have not returned
+	hub *Hub
+	src *fakeSource
+	ws  *WebSocket
+	srv *httptest.Server
 }
 
 func newWSEnv(t *testing.T, cfg HubConfig, ws *WebSocket, scope Scope) *wsEnv {
@@ -34,21 +32,20 @@ func newWSEnv(t *testing.T, cfg HubConfig, ws *WebSocket, scope Scope) *wsEnv {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		e.active.Add(1)
-		defer e.active.Add(-1)
 		ws.Serve(w, r, Subscription{Filter: f, Scope: scope})
 	}))
 	t.Cleanup(func() {
 		e.hub.Close()
 		e.srv.Close()
-		e.waitServeReturns(t)
+		e.waitClosed(t)
 	})
 	return e
 }
 
-func (e *wsEnv) waitServeReturns(t *testing.T) {
+// waitClosed waits until the server has closed every connection.
+func (e *wsEnv) waitClosed(t *testing.T) {
 	t.Helper()
-	waitFor(t, "every Serve to return", func() bool { return e.active.Load() == 0 })
+	waitFor(t, "every connection to close", func() bool { return e.ws.Open() == 0 })
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

@@ -99,7 +99,7 @@ func (b *bench) idleRun(ctx context.Context) (row, idleResult, error) {
 	if res.After, err = b.srv.rss(); err != nil {
 		return row{}, res, fmt.Errorf("server RSS: %w", err)
 	}
-	if v, err := scrapeGauge(ctx, b.srv.url+"/metrics", "whereabouts_stream_subscribers"); err == nil {
+	if v, err := scrapeGauge(ctx, b.srv.url+"/metrics", `whereabouts_stream_subscribers{transport="websocket"}`); err == nil {
 		res.Subscribers = int64(v)
 	} else {
 		b.notes = append(b.notes, "idle: subscriber gauge not read: "+err.Error())
