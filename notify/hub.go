@@ -28,7 +28,7 @@ type Scope struct {
 // HubConfig bounds each subscriber's queue. Zero fields take the defaults.
 type HubConfig struct {
 	MaxQueueEntries int          // default 10,000 messages
-	MaxQueueBytes   int          // default 4 MiB, snapshots not counted
+	MaxQueueBytes   int          // default 1 MiB, snapshots not counted
 	Log             *slog.Logger // dropped subscribers, bad snapshot rows; nil: slog.Default()
 }
 
@@ -66,7 +66,7 @@ func NewHub(cfg HubConfig) *Hub {
 		h.maxEntries = 10_000
 	}
 	if h.maxBytes <= 0 {
-		h.maxBytes = 4 << 20
+		h.maxBytes = 1 << 20
 	}
 	if h.log == nil {
 		h.log = slog.Default()
