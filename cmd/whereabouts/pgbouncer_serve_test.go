@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
 	"github.com/jackc/pgx/v5"
 
 	"whereabouts/pgcluster/pgtest"
@@ -68,7 +67,9 @@ func TestServeThroughPgBouncerInTransactionMode(t *testing.T) {
 	}
 	defer conn.Close(ctx)
 
-	stream := dialStream(t, base)
+	stream := &streamClient{t: t, url: base, versions: map[int64]int64{}}
+	stream.dial()
+	defer stream.stop()
 	const people, puts = 6, 5
 	ids := make([]int64, people)
 	tokens := make([]string, people)
@@ -117,9 +118,9 @@ func TestServeThroughPgBouncerInTransactionMode(t *testing.T) {
 	for _, id := range ids {
 		finals[id] = final
 	}
-	seen := stream.readAll(t, finals)
+	stream.readUntil(finals)
 	for _, id := range ids {
-		if got := seen[id]; len(got) != final {
+		if got := stream.seen[id]; len(got) != final {
 			t.Errorf("stream: person %d versions %v, want every one of 1..%d", id, got, final)
 		}
 	}
@@ -268,59 +269,4 @@ func latestMigration(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// versionStream is a WebSocket subscriber that records every version it is
-// sent of each person.
-type versionStream struct {
-	conn *websocket.Conn
-	seen map[int64][]int64
-}
-
-func dialStream(t *testing.T, base string) *versionStream {
-	t.Helper()
-	conn, _, err := websocket.DefaultDialer.Dial(strings.Replace(base, "http", "ws", 1)+"/api/v1/stream?access_token=admin-secret", nil)
-	if err != nil {
-		t.Fatalf("dial stream: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &versionStream{conn: conn, seen: map[int64][]int64{}}
-}
-
-// readAll reads until every person in want has reached its version and
-// returns the distinct versions seen per person, in order.
-func (s *versionStream) readAll(t *testing.T, want map[int64]int64) map[int64][]int64 {
-	t.Helper()
-	s.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-	for {
-		done := true
-		for id, v := range want {
-			got := s.seen[id]
-			done = done && len(got) > 0 && got[len(got)-1] >= v
-		}
-		if done {
-			return s.seen
-		}
-		var m struct {
-			Features []json.RawMessage `json:"features"`
-			Feature  json.RawMessage   `json:"feature"`
-		}
-		if err := s.conn.ReadJSON(&m); err != nil {
-			t.Fatalf("stream: %v; saw %v, want %v", err, s.seen, want)
-		}
-		for _, f := range append(m.Features, m.Feature) {
-			var feat struct {
-				ID         int64 `json:"id"`
-				Properties struct {
-					Version int64 `json:"version"`
-				} `json:"properties"`
-			}
-			if len(f) == 0 || json.Unmarshal(f, &feat) != nil || feat.Properties.Version == 0 {
-				continue
-			}
-			if got := s.seen[feat.ID]; !slices.Contains(got, feat.Properties.Version) {
-				s.seen[feat.ID] = append(got, feat.Properties.Version)
-			}
-		}
-	}
 }

@@ -32,13 +32,7 @@ type pgBouncer struct {
 // ends.
 func startPgBouncer(t *testing.T, pgPort int, settings ...string) *pgBouncer {
 	t.Helper()
-	bin, err := exec.LookPath("pgbouncer")
-	if err != nil {
-		bin, err = exec.LookPath("/usr/sbin/pgbouncer")
-	}
-	if err != nil {
-		t.Fatal("pgbouncer not found: run `make test` (it installs pgbouncer) or apt-get install pgbouncer")
-	}
+	bin := findTool(t, "pgbouncer")
 	// Not t.TempDir: its parents are private to root, and pgbouncer refuses
 	// to run as root, so it runs as postgres and must reach its files.
 	dir, err := os.MkdirTemp("", "whpgbouncer-")

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,17 +22,25 @@ import (
 	"whereabouts/pgcluster/pgtest"
 )
 
+// findTool finds a program the tests run (in PATH or /usr/sbin), or fails
+// the test saying how to install it.
+func findTool(t *testing.T, name string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		bin, err = exec.LookPath("/usr/sbin/" + name)
+	}
+	if err != nil {
+		t.Fatalf("%s not found: run `make test` (it installs %[1]s) or apt-get install %[1]s", name)
+	}
+	return bin
+}
+
 // startNginx runs deploy/nginx.conf with its upstream pointed at backends,
 // on a free loopback port, and returns its URL.
 func startNginx(t *testing.T, backends ...string) string {
 	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		bin, err = exec.LookPath("/usr/sbin/nginx")
-	}
-	if err != nil {
-		t.Fatal("nginx not found: run `make test` (it installs nginx) or apt-get install nginx")
-	}
+	bin := findTool(t, "nginx")
 	conf, err := os.ReadFile(filepath.Join("..", "..", "deploy", "nginx.conf"))
 	if err != nil {
 		t.Fatal(err)
@@ -80,6 +89,7 @@ type streamClient struct {
 	stop      func()
 	cursor    string
 	versions  map[int64]int64
+	seen      map[int64][]int64 // every distinct version, in the order received
 	redials   int
 	snapshots int
 }
@@ -182,8 +192,15 @@ func (c *streamClient) readUntil(want map[int64]int64) {
 					Version int64 `json:"version"`
 				} `json:"properties"`
 			}
-			if len(f) > 0 && json.Unmarshal(f, &feat) == nil {
-				c.versions[feat.ID] = max(c.versions[feat.ID], feat.Properties.Version)
+			if len(f) == 0 || json.Unmarshal(f, &feat) != nil {
+				continue
+			}
+			c.versions[feat.ID] = max(c.versions[feat.ID], feat.Properties.Version)
+			if c.seen == nil {
+				c.seen = map[int64][]int64{}
+			}
+			if got := c.seen[feat.ID]; !slices.Contains(got, feat.Properties.Version) {
+				c.seen[feat.ID] = append(got, feat.Properties.Version)
 			}
 		}
 	}
