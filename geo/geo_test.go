@@ -128,3 +128,16 @@ func TestDecodePersonFeature(t *testing.T) {
 		}
 	}
 }
+
+// A payload as the person_feature SQL function builds it.
+var benchFeature = []byte(`{"type" : "Feature", "id" : 5, "geometry" : {"type" : "Point", "coordinates" : [4.831397468758549, 52.1904345741503]}, "properties" : {"name":"p5","device_id":"phone-5","recorded_at":"2026-11-28T19:03:56.130077Z","updated_at":"2026-11-28T19:03:56.130077Z","last_seen_at":"2026-11-28T19:03:56.130077Z","version":5,"accuracy_m":12.5,"battery":0.8}}`)
+
+// The listener decodes every notification: at thousands of moves a second
+// this is a visible share of the server's CPU.
+func BenchmarkDecodePersonFeature(b *testing.B) {
+	for b.Loop() {
+		if _, err := geo.DecodePersonFeature(benchFeature); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
