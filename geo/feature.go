@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/twpayne/go-geom"
+	"github.com/twpayne/go-geom/encoding/geojson"
 )
 
 // PersonEvent is what Go needs to know about a person Feature to route it:
@@ -18,18 +21,15 @@ type PersonEvent struct {
 	RecordedAt time.Time
 }
 
-// personFeature is the part of a person Feature that routing reads. Decoding
-// into fixed fields skips everything else, unlike a general GeoJSON decoder
-// that builds a map of every property and a geometry of any kind: the
-// listener decodes every move, and the general decoder was a tenth of the
-// server's CPU under single-position ingest.
+// personFeature is the part of a person Feature that routing reads: the
+// geometry through go-geom's GeoJSON types, the properties into fixed
+// fields. go-geom's Feature decoder would build a map of every property; the
+// listener decodes every move, and that map was a tenth of the server's CPU
+// under single-position ingest.
 type personFeature struct {
-	Type     string          `json:"type"`
-	ID       json.RawMessage `json:"id"`
-	Geometry *struct {
-		Type        string    `json:"type"`
-		Coordinates []float64 `json:"coordinates"`
-	} `json:"geometry"`
+	Type       string            `json:"type"`
+	ID         json.RawMessage   `json:"id"`
+	Geometry   *geojson.Geometry `json:"geometry"`
 	Properties struct {
 		Version    *float64 `json:"version"`
 		Deleted    bool     `json:"deleted"`
@@ -69,11 +69,15 @@ func DecodePersonFeature(b []byte) (PersonEvent, error) {
 		ev.Deleted = true
 		return ev, nil
 	}
-	g := f.Geometry
-	if g == nil || g.Type != "Point" || len(g.Coordinates) < 2 || len(g.Coordinates) > 4 {
+	var g geom.T
+	if f.Geometry != nil {
+		g, _ = f.Geometry.Decode()
+	}
+	pt, ok := g.(*geom.Point)
+	if !ok || pt.Empty() {
 		return PersonEvent{}, fmt.Errorf("geo: decode feature %d: geometry is not a Point", id)
 	}
-	ev.Point = Point{Lon: g.Coordinates[0], Lat: g.Coordinates[1]}
+	ev.Point = Point{Lon: pt.X(), Lat: pt.Y()}
 	if err := ev.Point.Validate(); err != nil {
 		return PersonEvent{}, fmt.Errorf("geo: decode feature %d: %w", id, err)
 	}
