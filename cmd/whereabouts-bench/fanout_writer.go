@@ -27,7 +27,7 @@ import (
 
 const (
 	fanoutTick    = 10 * time.Millisecond
-	fanoutSenders = 4 // batches in flight at most: one slow commit must not stall the pace
+	fanoutSenders = 16 // batches in flight at most: a few slow commits must not stall the pace
 )
 
 // move is one committed position: its person, version, the point before and
