@@ -158,22 +158,39 @@ type expectation struct {
 	lost     int64 // people whose newest version held is below the last concerned one
 }
 
-// expect compares s with the move log (per person, in version order).
-func (s *fanoutSub) expect(log [][]move, win span) expectation {
+func (s *fanoutSub) concerns(m move) bool {
+	return s.box == nil || s.box.Contains(m.from) || s.box.Contains(m.to)
+}
+
+// count counts the moves of the log (per person, in version order) that
+// concern s. It reads nothing the reading goroutine writes.
+func (s *fanoutSub) count(log [][]move, win span) expectation {
 	var e expectation
-	for id, ms := range log {
-		last := int32(-1)
+	for _, ms := range log {
 		for _, m := range ms {
-			if s.box == nil || s.box.Contains(m.from) || s.box.Contains(m.to) {
+			if s.concerns(m) {
 				e.total++
 				if win.has(m.at) {
 					e.inWindow++
 				}
-				last = m.version
 			}
 		}
-		if last >= 0 && s.seen[id] < last {
-			e.lost++
+	}
+	return e
+}
+
+// expect is count plus the people s was left behind on; only once its
+// stream has stopped.
+func (s *fanoutSub) expect(log [][]move, win span) expectation {
+	e := s.count(log, win)
+	for id, ms := range log {
+		for k := len(ms) - 1; k >= 0; k-- {
+			if s.concerns(ms[k]) {
+				if s.seen[id] < ms[k].version {
+					e.lost++
+				}
+				break
+			}
 		}
 	}
 	return e
