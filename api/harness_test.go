@@ -37,6 +37,9 @@ type service struct {
 	store  *store.Store
 }
 
+// pollTimeout keeps the tests' empty long-polls short.
+const pollTimeout = 2 * time.Second
+
 func newService(t *testing.T, cfg api.Config) *service {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -54,13 +57,17 @@ func newService(t *testing.T, cfg api.Config) *service {
 	listener := &notify.Listener{ConnConfig: connCfg, Hub: hub, Source: st, Log: log}
 	done := make(chan struct{})
 	go func() { listener.Run(ctx); close(done) }()
-	ws := &notify.WebSocket{Hub: hub, Source: st, Log: log}
+	streams := api.Streams{
+		WebSocket: &notify.WebSocket{Hub: hub, Source: st, Log: log},
+		Events:    &notify.SSE{Hub: hub, Source: st, Log: log},
+		Poll:      &notify.Poll{Hub: hub, Source: st, Log: log, Timeout: pollTimeout},
+	}
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = adminToken
 	}
 	metrics := api.NewMetrics(prometheus.NewRegistry(), listener, hub)
 	commit := st.NewCommitter(store.CommitConfig{OnFlush: metrics.CommitRows})
-	a := api.New(cfg, api.Deps{Store: st, Commit: commit, Stream: ws, Ready: listener.Ready, Log: log, Metrics: metrics})
+	a := api.New(cfg, api.Deps{Store: st, Commit: commit, Streams: streams, Ready: listener.Ready, Log: log, Metrics: metrics})
 	srv, osm := httptest.NewServer(a.Handler()), httptest.NewServer(a.OsmAndHandler())
 	t.Cleanup(func() {
 		hub.Close()

@@ -70,7 +70,7 @@ func (s *Server) otFriends(ctx context.Context, self int64) []byte {
 }
 
 func (s *Server) otFriendsJSON(ctx context.Context, self int64) ([]byte, error) {
-	features, err := s.reads.Snapshot(ctx, geo.Filter{})
+	features, _, err := s.reads.Snapshot(ctx, geo.Filter{})
 	if err != nil {
 		return nil, err
 	}

@@ -61,13 +61,46 @@ func NewMetrics(reg *prometheus.Registry, listener *notify.Listener, hub *notify
 			}
 			return 0
 		}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name:        "whereabouts_stream_subscribers",
-			Help:        "Connected live-stream subscribers.",
-			ConstLabels: prometheus.Labels{"transport": "websocket"},
-		}, func() float64 { return float64(hub.Subscribers()) }),
+		stat("whereabouts_listener_resyncs_total", "Resyncs after (re)connecting: reads of every change since the listener's cursor.",
+			func(s notify.ListenerStats) int64 { return s.Resyncs }),
+		stat("whereabouts_listener_resync_changes_total", "Changes read by resyncs.",
+			func(s notify.ListenerStats) int64 { return s.Resynced }),
+		hubCollector{hub},
 	)
 	return m
+}
+
+// hubCollector reads the hub's stats once per scrape.
+type hubCollector struct{ hub *notify.Hub }
+
+var (
+	subscribersDesc = prometheus.NewDesc("whereabouts_stream_subscribers",
+		"Connected live-stream subscribers by transport (poll: requests waiting).", []string{"transport"}, nil)
+	queueBytesDesc = prometheus.NewDesc("whereabouts_stream_queue_bytes",
+		"Bytes of events queued for all subscribers (snapshots not counted).", nil, nil)
+	deliveredDesc = prometheus.NewDesc("whereabouts_stream_messages_delivered_total",
+		"Messages handed to subscribers' transports.", nil, nil)
+	coalescedDesc = prometheus.NewDesc("whereabouts_stream_events_coalesced_total",
+		"Events dropped from a lagging subscriber's queue because a newer one for the same person was queued.", nil, nil)
+	droppedDesc = prometheus.NewDesc("whereabouts_stream_subscribers_dropped_total",
+		"Subscribers closed for falling too far behind (they resume by cursor).", nil, nil)
+)
+
+func (c hubCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{subscribersDesc, queueBytesDesc, deliveredDesc, coalescedDesc, droppedDesc} {
+		ch <- d
+	}
+}
+
+func (c hubCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.hub.Stats()
+	for _, t := range []string{"websocket", "sse", "poll"} {
+		ch <- prometheus.MustNewConstMetric(subscribersDesc, prometheus.GaugeValue, float64(st.Subscribers[t]), t)
+	}
+	ch <- prometheus.MustNewConstMetric(queueBytesDesc, prometheus.GaugeValue, float64(st.QueueBytes))
+	ch <- prometheus.MustNewConstMetric(deliveredDesc, prometheus.CounterValue, float64(st.Delivered))
+	ch <- prometheus.MustNewConstMetric(coalescedDesc, prometheus.CounterValue, float64(st.Coalesced))
+	ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(st.Dropped))
 }
 
 // CommitRows observes one group commit's size; pass it as
@@ -89,8 +122,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 
 // observeRequests times each request by the ServeMux pattern that served it
 // (never the raw path, which would be unbounded); fallback names requests no
-// pattern matched. WebSocket upgrades are left out: their duration is the
-// connection's lifetime.
+// pattern matched. WebSocket and SSE streams are left out: their duration is
+// the connection's lifetime.
 func (s *Server) observeRequests(fallback string, next http.Handler) http.Handler {
 	if s.metrics == nil {
 		return next
@@ -99,7 +132,7 @@ func (s *Server) observeRequests(fallback string, next http.Handler) http.Handle
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r) // the mux sets r.Pattern on this request
-		if rec.status == http.StatusSwitchingProtocols {
+		if rec.status == http.StatusSwitchingProtocols || r.Pattern == "GET /api/v1/events" {
 			return
 		}
 		status := rec.status

@@ -70,7 +70,7 @@ func (s *Server) listPeople(w http.ResponseWriter, r *http.Request) {
 		f.BBox = &b
 	}
 	f = s.scope(r, f)
-	features, err := s.reads.Snapshot(r.Context(), f)
+	features, _, err := s.reads.Snapshot(r.Context(), f)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return

@@ -43,7 +43,9 @@ func (s *Server) routes() (*http.ServeMux, []string) {
 	handle("DELETE /api/v1/people/{id}", admin(s.deletePerson))
 	handle("PUT /api/v1/people/{id}/location", anyToken(s.putLocation))
 	handle("POST /api/v1/locations", anyToken(s.postLocations))
-	handle("GET /api/v1/stream", anyToken(s.streamWebSocket))
+	handle("GET /api/v1/stream", anyToken(s.streamHandler(s.streams.WebSocket.Serve)))
+	handle("GET /api/v1/events", anyToken(s.streamHandler(s.streams.Events.Serve)))
+	handle("GET /api/v1/poll", anyToken(s.streamHandler(s.streams.Poll.Serve)))
 	handle("GET /api/v1/openapi.json", fn(s.openAPI))
 
 	// Phone apps, in their own protocols; each authenticates as the app can.

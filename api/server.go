@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"whereabouts/geo"
-	"whereabouts/notify"
 	"whereabouts/store"
 )
 
@@ -25,7 +24,7 @@ type Deps struct {
 	Store   *store.Store     // writes, and reads that must see them
 	Reads   *store.Store     // queries a replica may answer; nil: Store
 	Commit  *store.Committer // group commit for single fixes
-	Stream  *notify.WebSocket
+	Streams Streams
 	Ready   func() bool // the listener is connected and caught up
 	Log     *slog.Logger
 	Metrics *Metrics // nil: no metrics
@@ -37,7 +36,7 @@ type Server struct {
 	store   *store.Store
 	reads   *store.Store
 	commit  *store.Committer
-	stream  *notify.WebSocket
+	streams Streams
 	ready   func() bool // the listener is connected and caught up
 	log     *slog.Logger
 	metrics *Metrics // nil: no metrics
@@ -53,6 +52,6 @@ func New(cfg Config, d Deps) *Server {
 	if d.Reads == nil {
 		d.Reads = d.Store
 	}
-	return &Server{cfg: cfg, store: d.Store, reads: d.Reads, commit: d.Commit, stream: d.Stream,
+	return &Server{cfg: cfg, store: d.Store, reads: d.Reads, commit: d.Commit, streams: d.Streams,
 		ready: d.Ready, log: d.Log, metrics: d.Metrics, now: time.Now}
 }

@@ -112,3 +112,17 @@ func validateIDs(ids []int64) error {
 	}
 	return nil
 }
+
+// ParseCursor reads a stream cursor as clients send it back (?cursor=, or
+// Last-Event-ID). Empty means none (0). Bad input is a *geo.FieldError.
+func ParseCursor(field, s string) (uint64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	c, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || c == 0 {
+		return 0, &geo.FieldError{Field: field, Reason: fmt.Sprintf("%q is not a cursor this server gave out", s)}
+	}
+	return c, nil
+}

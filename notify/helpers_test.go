@@ -64,7 +64,7 @@ func (s *fakeSource) set(f []byte) {
 	s.people[ev.ID] = f
 }
 
-func (s *fakeSource) Snapshot(ctx context.Context, f geo.Filter) ([][]byte, error) {
+func (s *fakeSource) Snapshot(ctx context.Context, f geo.Filter) ([][]byte, uint64, error) {
 	s.mu.Lock()
 	s.lastFilter = f
 	err := s.err
@@ -78,26 +78,26 @@ func (s *fakeSource) Snapshot(ctx context.Context, f geo.Filter) ([][]byte, erro
 	during := s.during
 	s.mu.Unlock()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if during != nil {
 		during()
 	}
-	return out, nil
+	return out, 1, nil
 }
 
-func (s *fakeSource) ChangesSince(ctx context.Context, cursor uint64) ([][]byte, uint64, error) {
-	snap, err := s.Snapshot(ctx, geo.Filter{})
-	return snap, cursor + 1, err
+func (s *fakeSource) ChangesSince(ctx context.Context, cursor uint64) ([][]byte, uint64, bool, error) {
+	snap, _, err := s.Snapshot(ctx, geo.Filter{})
+	return snap, cursor + 1, true, err
 }
 
 // summarize turns messages into short strings that read well in a failure:
 // "snapshot[1@3 2@1]", "update 1@4", "remove 1", "error invalid_parameter".
-func summarize(t testing.TB, msgs [][]byte) []string {
+func summarize(t testing.TB, msgs []Message) []string {
 	t.Helper()
 	out := make([]string, 0, len(msgs))
 	for _, m := range msgs {
-		out = append(out, summarizeOne(t, m))
+		out = append(out, summarizeOne(t, m.JSON))
 	}
 	return out
 }
@@ -147,7 +147,7 @@ func drain(t testing.TB, s *Subscriber) []string {
 
 func subscribe(t testing.TB, h *Hub, src Source, f geo.Filter, sc Scope) *Subscriber {
 	t.Helper()
-	s, err := h.Subscribe(context.Background(), src, f, sc)
+	s, err := h.Subscribe(context.Background(), src, Subscription{Filter: f, Scope: sc})
 	if err != nil {
 		t.Fatalf("subscribe: %v", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"whereabouts/geo"
 )
@@ -41,7 +42,10 @@ type Hub struct {
 	mu     sync.Mutex
 	subs   map[*Subscriber]struct{}
 	latest map[int64]personState // dedupe by version, detect moves out of a bbox
+	cursor uint64                // what events published now carry (see Advance)
 	closed bool
+
+	delivered, coalesced, dropped atomic.Int64
 }
 
 type personState struct {
@@ -68,6 +72,24 @@ func NewHub(cfg HubConfig) *Hub {
 		h.log = slog.Default()
 	}
 	return h
+}
+
+// Advance raises the cursor that events published from now on carry. The
+// caller vouches that every change by a transaction below cursor has been
+// published already (the listener learns it from a horizon marker or a
+// resync), so a client holding an event resumes from its cursor without a
+// gap. It never goes back.
+func (h *Hub) Advance(cursor uint64) {
+	h.mu.Lock()
+	h.cursor = max(h.cursor, cursor)
+	h.mu.Unlock()
+}
+
+// Cursor is what events published now carry; the listener resyncs from it.
+func (h *Hub) Cursor() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.cursor
 }
 
 // Publish routes one person event to every subscriber whose filter it
@@ -98,13 +120,13 @@ func (h *Hub) publishLocked(ev geo.PersonEvent, feature []byte) (dropped int) {
 		}
 		h.latest[ev.ID] = personState{version: ev.Version, point: ev.Point}
 	}
-	var msg []byte // encoded once, and only if someone wants it
+	var msg Message // encoded once, and only if someone wants it
 	for s := range h.subs {
 		if !s.wantsLocked(ev, prev, seen) {
 			continue
 		}
-		if msg == nil {
-			msg = eventMessage(ev, feature)
+		if msg.JSON == nil {
+			msg = eventMessage(ev, feature, h.cursor)
 		}
 		if !h.enqueueLocked(s, entry{id: ev.ID, version: ev.Version, deleted: ev.Deleted, msg: msg}) {
 			dropped++
@@ -113,15 +135,28 @@ func (h *Hub) publishLocked(ev geo.PersonEvent, feature []byte) (dropped int) {
 	return dropped
 }
 
-// Subscribe registers a subscriber, then reads its snapshot from src and
-// queues it ahead of every event that happened meanwhile (subscribe, then
-// snapshot: no event can fall between the two).
-func (h *Hub) Subscribe(ctx context.Context, src Source, f geo.Filter, scope Scope) (*Subscriber, error) {
+// Subscription is what a client asks for.
+type Subscription struct {
+	Filter geo.Filter
+	Scope  Scope
+	// Cursor, when not 0, resumes after a message the client got: it
+	// receives every change since instead of a snapshot (or a snapshot
+	// saying so, when the database no longer keeps that far back).
+	Cursor    uint64
+	Transport string // "websocket", "sse" or "poll", for metrics
+}
+
+// Subscribe registers a subscriber, then reads its snapshot (or the changes
+// since its cursor) from src and queues it ahead of every event that
+// happened meanwhile (subscribe, then read: no event can fall between the
+// two).
+func (h *Hub) Subscribe(ctx context.Context, src Source, sub Subscription) (*Subscriber, error) {
 	s := &Subscriber{
-		hub:   h,
-		scope: scope,
-		ready: make(chan struct{}, 1),
-		done:  make(chan struct{}),
+		hub:       h,
+		scope:     sub.Scope,
+		transport: sub.Transport,
+		ready:     make(chan struct{}, 1),
+		done:      make(chan struct{}),
 	}
 	h.mu.Lock()
 	if h.closed {
@@ -130,18 +165,42 @@ func (h *Hub) Subscribe(ctx context.Context, src Source, f geo.Filter, scope Sco
 	}
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
-	if err := s.SetFilter(ctx, src, f); err != nil {
+	if err := s.setFilter(ctx, src, sub.Filter, sub.Cursor); err != nil {
 		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// Subscribers reports how many subscribers are connected, for metrics.
+// Subscribers reports how many subscribers are connected.
 func (h *Hub) Subscribers() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.subs)
+}
+
+// HubStats are the hub's gauges and counters, for metrics.
+type HubStats struct {
+	Subscribers map[string]int // by transport
+	QueueBytes  int64          // events queued for all subscribers, snapshots not counted
+	Delivered   int64          // messages handed to transports
+	Coalesced   int64          // events dropped because a newer one for the person was queued behind
+	Dropped     int64          // subscribers closed for falling too far behind
+}
+
+// Stats reads the gauges and counters; it walks every subscriber.
+func (h *Hub) Stats() HubStats {
+	st := HubStats{Subscribers: make(map[string]int)}
+	h.mu.Lock()
+	for s := range h.subs {
+		st.Subscribers[s.transport]++
+		st.QueueBytes += int64(s.q.bytes)
+	}
+	h.mu.Unlock()
+	st.Delivered = h.delivered.Load()
+	st.Coalesced = h.coalesced.Load()
+	st.Dropped = h.dropped.Load()
+	return st
 }
 
 // Close drops every subscriber with ErrHubClosed and refuses new ones, so
@@ -167,7 +226,12 @@ func (h *Hub) enqueueLocked(s *Subscriber, e entry) bool {
 
 // checkLocked drops s if its queue is over a bound, else wakes its writer.
 func (h *Hub) checkLocked(s *Subscriber) bool {
+	if s.q.coalesced > 0 {
+		h.coalesced.Add(s.q.coalesced)
+		s.q.coalesced = 0
+	}
 	if s.q.len() > h.maxEntries || s.q.bytes > h.maxBytes {
+		h.dropped.Add(1)
 		h.dropLocked(s, ErrTooSlow)
 		return false
 	}

@@ -60,7 +60,7 @@ func newStack(t *testing.T) *stack {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		ws.Serve(w, r, f, notify.Scope{})
+		ws.Serve(w, r, notify.Subscription{Filter: f})
 	}))
 	t.Cleanup(func() {
 		s.hub.Close()
@@ -190,7 +190,7 @@ func (c *client) put(f []byte) geo.PersonEvent {
 // sees reports whether the client's picture is exactly the database's.
 func (c *client) sees(t *testing.T, s *stack) bool {
 	t.Helper()
-	want, err := s.store.Snapshot(context.Background(), geo.Filter{})
+	want, _, err := s.store.Snapshot(context.Background(), geo.Filter{})
 	if err != nil {
 		return false // the database may be restarting
 	}

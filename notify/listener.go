@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -19,9 +20,22 @@ import (
 // server: a half-open TCP connection would otherwise look like a quiet night.
 const healthCheck = 30 * time.Second
 
+// markEvery is how often, while people move, the listener sends a horizon
+// marker. The cursor events carry lags by about this much, so a resuming
+// client gets that much again (and drops it by version).
+const markEvery = 250 * time.Millisecond
+
+// horizonMarker notifies the xmin of its own snapshot. Every transaction
+// below it had committed before the marker's transaction began, so its
+// notifications are ahead of the marker in PostgreSQL's notification queue,
+// which every listener reads in order: a listener that receives the marker
+// has published every change below it, and may Advance the hub's cursor.
+const horizonMarker = `SELECT pg_notify('` + HorizonChannel + `', pg_snapshot_xmin(pg_current_snapshot())::text)`
+
 // Listener feeds the hub from PostgreSQL: it LISTENs on Channel over its own
 // connection and, since notifications sent while it is away are lost,
-// resyncs from the Source every time it (re)connects.
+// resyncs from the Source every time it (re)connects. It also keeps the
+// hub's cursor moving with horizon markers (see horizonMarker).
 type Listener struct {
 	ConnConfig *pgx.ConnConfig
 	Hub        *Hub
@@ -32,6 +46,7 @@ type Listener struct {
 
 	ready                                          atomic.Bool
 	received, decodeFailures, reconnects, lastSync atomic.Int64
+	resyncs, resynced                              atomic.Int64
 }
 
 // ListenerStats are the listener's counters, for metrics and /readyz.
@@ -40,6 +55,8 @@ type ListenerStats struct {
 	DecodeFailures int64 // payloads (live or resynced) that were not a valid person Feature
 	Reconnects     int64 // times the listener was ready again after losing its connection
 	LastResync     int64 // Unix milliseconds when the last resync finished, 0 before the first
+	Resyncs        int64 // resyncs done
+	Resynced       int64 // changes read by them
 }
 
 // Ready reports whether the listener is connected, listening and caught up.
@@ -52,6 +69,8 @@ func (l *Listener) Stats() ListenerStats {
 		DecodeFailures: l.decodeFailures.Load(),
 		Reconnects:     l.reconnects.Load(),
 		LastResync:     l.lastSync.Load(),
+		Resyncs:        l.resyncs.Load(),
+		Resynced:       l.resynced.Load(),
 	}
 }
 
@@ -63,11 +82,10 @@ func (l *Listener) Run(ctx context.Context) error {
 	}
 	minDelay := orDefault(l.MinBackoff, 100*time.Millisecond)
 	maxDelay := max(orDefault(l.MaxBackoff, 5*time.Second), minDelay)
-	var cursor uint64 // 0: the first resync seeds the hub with everyone
 	delay := minDelay
 	everReady := false
 	for {
-		err := l.session(ctx, &cursor, func() {
+		err := l.session(ctx, func() {
 			if everReady {
 				l.reconnects.Add(1)
 			}
@@ -91,7 +109,7 @@ func (l *Listener) Run(ctx context.Context) error {
 // notifications until something fails. onReady runs once it is caught up;
 // the backoff resets only then, so a server that accepts connections but
 // cannot answer the resync is not hammered.
-func (l *Listener) session(ctx context.Context, cursor *uint64, onReady func()) error {
+func (l *Listener) session(ctx context.Context, onReady func()) error {
 	conn, err := pgx.ConnectConfig(ctx, l.ConnConfig)
 	if err != nil {
 		return fmt.Errorf("notify: connect: %w", err)
@@ -101,47 +119,81 @@ func (l *Listener) session(ctx context.Context, cursor *uint64, onReady func()) 
 		defer cancel()
 		conn.Close(cctx)
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
-		return fmt.Errorf("notify: listen %s: %w", Channel, err)
+	for _, ch := range []string{Channel, HorizonChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			return fmt.Errorf("notify: listen %s: %w", ch, err)
+		}
 	}
 	// After LISTEN, so a change is either in the resync or notified (or
-	// both: the hub drops the duplicate by version).
-	next, err := l.resync(ctx, *cursor)
-	if err != nil {
+	// both: the hub drops the duplicate by version). The hub's cursor is
+	// 0 at first: the first resync seeds it with everyone.
+	if err := l.resync(ctx, l.Hub.Cursor()); err != nil {
 		return err
 	}
-	*cursor = next
 	l.ready.Store(true)
 	onReady()
 	return l.wait(ctx, conn)
 }
 
-// resync publishes every change since cursor and returns the next cursor.
-func (l *Listener) resync(ctx context.Context, cursor uint64) (uint64, error) {
-	features, next, err := l.Source.ChangesSince(ctx, cursor)
+// resync publishes every change since cursor, then advances the hub's
+// cursor to the read's: everything below it is now published.
+func (l *Listener) resync(ctx context.Context, cursor uint64) error {
+	features, next, kept, err := l.Source.ChangesSince(ctx, cursor)
+	if err == nil && !kept {
+		// Away so long that removals were pruned: publish everyone kept.
+		// Markers of people deleted meanwhile stay on maps until they
+		// reconnect.
+		l.logger().Warn("notify: listener cursor expired, resyncing everyone", "cursor", cursor)
+		features, next, _, err = l.Source.ChangesSince(ctx, 0)
+	}
 	if err != nil {
-		return cursor, fmt.Errorf("notify: resync from %d: %w", cursor, err)
+		return fmt.Errorf("notify: resync from %d: %w", cursor, err)
 	}
 	for _, f := range features {
 		l.publish(f, "resync")
 	}
+	l.Hub.Advance(next)
 	l.lastSync.Store(time.Now().UnixMilli())
+	l.resyncs.Add(1)
+	l.resynced.Add(int64(len(features)))
 	l.logger().Info("notify: listener resynced", "from", cursor, "to", next, "changes", len(features))
-	return next, nil
+	return nil
 }
 
-// wait hands notifications to the hub until the connection fails or ctx ends.
+// wait hands notifications to the hub until the connection fails or ctx
+// ends. While people move it sends a horizon marker every markEvery; in
+// silence it pings every healthCheck.
 func (l *Listener) wait(ctx context.Context, conn *pgx.Conn) error {
+	moved := false // since the last marker
+	lastMark := time.Now()
 	for {
-		wctx, cancel := context.WithTimeout(ctx, healthCheck)
+		if moved && time.Since(lastMark) >= markEvery {
+			mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			_, err := conn.Exec(mctx, horizonMarker)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("notify: horizon marker: %w", err)
+			}
+			moved, lastMark = false, time.Now()
+		}
+		timeout := healthCheck
+		if moved {
+			timeout = max(markEvery-time.Since(lastMark), time.Millisecond)
+		}
+		wctx, cancel := context.WithTimeout(ctx, timeout)
 		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		switch {
+		case err == nil && n.Channel == HorizonChannel:
+			l.advance(n.Payload)
 		case err == nil:
 			l.received.Add(1)
 			l.publish([]byte(n.Payload), "notification")
+			moved = true
 		case ctx.Err() != nil:
 			return ctx.Err()
+		case pgconn.Timeout(err) && moved:
+			// Time for a marker.
 		case pgconn.Timeout(err):
 			// Silence: make sure the server is still there.
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -154,6 +206,18 @@ func (l *Listener) wait(ctx context.Context, conn *pgx.Conn) error {
 			return fmt.Errorf("notify: wait for notification: %w", err)
 		}
 	}
+}
+
+// advance applies a horizon marker, this instance's or another's: a marker
+// vouches for the queue ahead of it whoever sent it.
+func (l *Listener) advance(payload string) {
+	cursor, err := strconv.ParseUint(payload, 10, 64)
+	if err != nil {
+		l.decodeFailures.Add(1)
+		l.logger().Warn("notify: dropping bad horizon marker", "payload", payload)
+		return
+	}
+	l.Hub.Advance(cursor)
 }
 
 // publish decodes a Feature and gives it to the hub. A bad payload is a bug

@@ -7,46 +7,78 @@ import (
 	"whereabouts/geo"
 )
 
-// The messages every transport carries. Features are spliced in verbatim:
-// PostgreSQL built them and the hub never re-encodes them.
+// Message is one stream message as every transport carries it.
+type Message struct {
+	Type string // "snapshot", "update", "remove" or "error"
+	// Cursor is where a client that got this message and everything before
+	// it resumes from (see Hub.Advance); 0 for errors, which carry none.
+	Cursor uint64
+	// JSON is the message itself. It is shared between subscribers: never
+	// modify it.
+	JSON []byte
+}
 
-func eventMessage(ev geo.PersonEvent, feature []byte) []byte {
+// Why a client that asked to resume got a snapshot instead.
+const reasonCursorExpired = "cursor_expired"
+
+// The messages' JSON. Features are spliced in verbatim: PostgreSQL built them
+// and the hub never re-encodes them. The cursor is a string: it is opaque to
+// clients, and JavaScript numbers could not hold every value.
+
+func eventMessage(ev geo.PersonEvent, feature []byte, cursor uint64) Message {
 	if ev.Deleted {
-		return removeMessage(ev.ID)
+		return Message{"remove", cursor, removeJSON(ev.ID, cursor)}
 	}
-	return updateMessage(feature)
+	return Message{"update", cursor, updateJSON(feature, cursor)}
 }
 
-func updateMessage(feature []byte) []byte {
-	const head, tail = `{"type":"update","feature":`, `}`
-	b := make([]byte, 0, len(head)+len(feature)+len(tail))
-	b = append(b, head...)
+func appendCursor(b []byte, cursor uint64) []byte {
+	b = append(b, `"cursor":"`...)
+	b = strconv.AppendUint(b, cursor, 10)
+	return append(b, `",`...)
+}
+
+func updateJSON(feature []byte, cursor uint64) []byte {
+	b := make([]byte, 0, 64+len(feature))
+	b = append(b, `{"type":"update",`...)
+	b = appendCursor(b, cursor)
+	b = append(b, `"feature":`...)
 	b = append(b, feature...)
-	return append(b, tail...)
+	return append(b, '}')
 }
 
-func removeMessage(id int64) []byte {
-	b := make([]byte, 0, 48)
-	b = append(b, `{"type":"remove","id":`...)
+func removeJSON(id int64, cursor uint64) []byte {
+	b := make([]byte, 0, 64)
+	b = append(b, `{"type":"remove",`...)
+	b = appendCursor(b, cursor)
+	b = append(b, `"id":`...)
 	b = strconv.AppendInt(b, id, 10)
 	return append(b, '}')
 }
 
-func snapshotMessage(features [][]byte) []byte {
-	const head, tail = `{"type":"snapshot","features":[`, `]}`
-	n := len(head) + len(tail) + len(features)
+// snapshotMessage replaces the client's whole picture. reason is empty for a
+// snapshot the client asked for, reasonCursorExpired when it asked to resume.
+func snapshotMessage(features [][]byte, cursor uint64, reason string) Message {
+	n := 96 + len(features)
 	for _, f := range features {
 		n += len(f)
 	}
 	b := make([]byte, 0, n)
-	b = append(b, head...)
+	b = append(b, `{"type":"snapshot",`...)
+	b = appendCursor(b, cursor)
+	if reason != "" {
+		b = append(b, `"reason":`...)
+		b = strconv.AppendQuote(b, reason)
+		b = append(b, ',')
+	}
+	b = append(b, `"features":[`...)
 	for i, f := range features {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = append(b, f...)
 	}
-	return append(b, tail...)
+	return Message{"snapshot", cursor, append(b, "]}"...)}
 }
 
 type errorBody struct {
@@ -54,13 +86,13 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
-func errorMessage(code, message string) []byte {
+func errorMessage(code, message string) Message {
 	b, err := json.Marshal(struct {
 		Type  string    `json:"type"`
 		Error errorBody `json:"error"`
 	}{"error", errorBody{code, message}})
 	if err != nil { // two strings always marshal; stay valid JSON regardless
-		return []byte(`{"type":"error","error":{"code":"internal","message":"unencodable error"}}`)
+		b = []byte(`{"type":"error","error":{"code":"internal","message":"unencodable error"}}`)
 	}
-	return b
+	return Message{Type: "error", JSON: b}
 }

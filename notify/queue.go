@@ -6,7 +6,8 @@ type entry struct {
 	id      int64 // 0: never coalesced (snapshots, errors)
 	version int64
 	deleted bool
-	msg     []byte
+	msg     Message
+	dead    bool // coalesced away by a later entry for the same person
 }
 
 // staleFor reports whether the client, holding version floor of the person,
@@ -25,37 +26,64 @@ func (e entry) staleFor(floor int64) bool {
 const coalesceAfter = 64
 
 // queue is a subscriber's outbound queue. Once it holds coalesceAfter
-// messages, a newer event for a person replaces that person's latest queued
-// one in place (earlier ones for the person stay ahead of it, so versions
-// still arrive in order).
+// messages, a newer event for a person drops that person's queued one and
+// goes to the back. Moving it back, not replacing in place, keeps cursors
+// right: a message's cursor vouches for every change before it, and the
+// newer event's cursor may vouch for changes still queued behind the old
+// slot.
 type queue struct {
-	entries []entry
-	index   map[int64]int // person id -> position of its latest entry
-	bytes   int           // size of the coalescable messages queued
+	entries   []entry
+	index     map[int64]int // person id -> position of its latest entry
+	bytes     int           // size of the coalescable messages queued
+	dead      int           // coalesced entries still in entries
+	coalesced int64         // events dropped by coalescing since the last take
 }
 
-func (q *queue) len() int { return len(q.entries) }
+// len counts the messages that will be sent.
+func (q *queue) len() int { return len(q.entries) - q.dead }
 
 func (q *queue) push(e entry) {
 	if e.id != 0 {
-		if i, ok := q.index[e.id]; ok && len(q.entries) >= coalesceAfter {
-			q.bytes += len(e.msg) - len(q.entries[i].msg)
-			q.entries[i] = e
-			return
+		if i, ok := q.index[e.id]; ok && q.len() >= coalesceAfter {
+			q.bytes -= len(q.entries[i].msg.JSON)
+			q.entries[i] = entry{dead: true}
+			q.dead++
+			q.coalesced++
+			if q.dead > len(q.entries)/2 {
+				q.compact()
+			}
 		}
 		if q.index == nil {
 			q.index = make(map[int64]int)
 		}
 		q.index[e.id] = len(q.entries)
 	}
-	q.bytes += len(e.msg)
+	q.bytes += len(e.msg.JSON)
 	q.entries = append(q.entries, e)
+}
+
+// compact drops dead entries, so a subscriber that lags behind a few busy
+// people does not grow its queue with holes.
+func (q *queue) compact() {
+	live := q.entries[:0]
+	for _, e := range q.entries {
+		if e.dead {
+			continue
+		}
+		if e.id != 0 {
+			q.index[e.id] = len(live)
+		}
+		live = append(live, e)
+	}
+	clear(q.entries[len(live):])
+	q.entries = live
+	q.dead = 0
 }
 
 // pushSnapshot queues a snapshot without counting its bytes: it is as large
 // as the filter makes it and must be sent whatever the byte bound says.
-func (q *queue) pushSnapshot(msg []byte) {
-	q.entries = append(q.entries, entry{msg: msg})
+func (q *queue) pushSnapshot(m Message) {
+	q.entries = append(q.entries, entry{msg: m})
 }
 
 // reset empties the queue, keeping small buffers for reuse but letting the
@@ -73,4 +101,5 @@ func (q *queue) reset() {
 		clear(q.index)
 	}
 	q.bytes = 0
+	q.dead = 0
 }

@@ -17,27 +17,54 @@ import (
 // snapshot replaces the client's whole picture. If the snapshot cannot be
 // read, the subscriber is closed with that error.
 func (s *Subscriber) SetFilter(ctx context.Context, src Source, f geo.Filter) error {
+	return s.setFilter(ctx, src, f, 0)
+}
+
+// setFilter is SetFilter, resuming after cursor instead when it is not 0.
+func (s *Subscriber) setFilter(ctx context.Context, src Source, f geo.Filter, cursor uint64) error {
 	m, sf := newMatch(f, s.scope)
 	gen, err := s.beginFilter(m)
 	if err != nil {
 		return err
 	}
-	var features [][]byte
+	// Scoped out of everyone asked for: an empty snapshot says so.
+	snap := s.decodeSnapshot(nil, s.hub.Cursor(), "")
 	if !m.none {
-		features, err = src.Snapshot(ctx, sf)
+		snap, err = s.read(ctx, src, m, sf, cursor)
 		if err != nil {
-			err = fmt.Errorf("notify: snapshot: %w", err)
 			s.hub.mu.Lock()
 			s.hub.dropLocked(s, err)
 			s.hub.mu.Unlock()
 			return err
 		}
 	}
-	if !s.install(gen, s.decodeSnapshot(features)) {
+	if !s.install(gen, snap) {
 		s.hub.logDropped(1)
 		return fmt.Errorf("notify: install snapshot: %w", ErrTooSlow)
 	}
 	return nil
+}
+
+// read fetches what the client lacks: the changes since cursor, or a
+// snapshot when it has no cursor or one from further back than the database
+// keeps.
+func (s *Subscriber) read(ctx context.Context, src Source, m match, sf geo.Filter, cursor uint64) (snapshot, error) {
+	reason := ""
+	if cursor != 0 {
+		features, next, kept, err := src.ChangesSince(ctx, cursor)
+		if err != nil {
+			return snapshot{}, fmt.Errorf("notify: resume: %w", err)
+		}
+		if kept {
+			return s.decodeChanges(features, m, cursor, next), nil
+		}
+		reason = reasonCursorExpired
+	}
+	features, next, err := src.Snapshot(ctx, sf)
+	if err != nil {
+		return snapshot{}, fmt.Errorf("notify: snapshot: %w", err)
+	}
+	return s.decodeSnapshot(features, next, reason), nil
 }
 
 func (s *Subscriber) beginFilter(m match) (uint64, error) {
@@ -54,15 +81,16 @@ func (s *Subscriber) beginFilter(m match) (uint64, error) {
 	return s.gen, nil
 }
 
-// snapshot is a decoded snapshot: the message to send and, per person, the
-// version it shows.
+// snapshot is what a client gets first: the messages to send and, per
+// person, the version they show.
 type snapshot struct {
-	msg      []byte
+	msgs     []Message
 	versions map[int64]int64
+	cursor   uint64 // where the client stands once it has msgs
 }
 
-func (s *Subscriber) decodeSnapshot(features [][]byte) snapshot {
-	snap := snapshot{versions: make(map[int64]int64, len(features))}
+func (s *Subscriber) decodeSnapshot(features [][]byte, cursor uint64, reason string) snapshot {
+	snap := snapshot{versions: make(map[int64]int64, len(features)), cursor: cursor}
 	good := features[:0:0]
 	for _, f := range features {
 		ev, err := geo.DecodePersonFeature(f)
@@ -74,7 +102,41 @@ func (s *Subscriber) decodeSnapshot(features [][]byte) snapshot {
 		snap.versions[ev.ID] = ev.Version
 		good = append(good, f)
 	}
-	snap.msg = snapshotMessage(good)
+	snap.msgs = []Message{snapshotMessage(good, cursor, reason)}
+	return snap
+}
+
+// decodeChanges turns the changes since cursor into update and remove
+// messages for the people the filter's ids and scope allow. A bbox does not
+// narrow them: the client cannot know who left its box meanwhile, and an
+// update outside it lets the map drop that marker. Every message but the
+// last carries the old cursor, since the client resumes correctly only once
+// it has them all; the last carries next.
+func (s *Subscriber) decodeChanges(features [][]byte, m match, cursor, next uint64) snapshot {
+	snap := snapshot{versions: make(map[int64]int64, len(features)), cursor: next}
+	type change struct {
+		ev      geo.PersonEvent
+		feature []byte
+	}
+	var changes []change
+	for _, f := range features {
+		ev, err := geo.DecodePersonFeature(f)
+		if err != nil {
+			s.hub.log.Warn("notify: skipping undecodable change", "err", err)
+			continue
+		}
+		if m.matchID(ev.ID) {
+			snap.versions[ev.ID] = ev.Version
+			changes = append(changes, change{ev, f})
+		}
+	}
+	for i, c := range changes {
+		at := cursor
+		if i == len(changes)-1 {
+			at = next
+		}
+		snap.msgs = append(snap.msgs, eventMessage(c.ev, c.feature, at))
+	}
 	return snap
 }
 
@@ -91,9 +153,12 @@ func (s *Subscriber) install(gen uint64, snap snapshot) bool {
 	}
 	old := s.q.entries
 	s.q = queue{}
-	s.q.pushSnapshot(snap.msg)
+	for _, m := range snap.msgs {
+		s.q.pushSnapshot(m)
+	}
+	s.cursor = max(s.cursor, snap.cursor)
 	for _, e := range old {
-		if v, ok := snap.versions[e.id]; ok && e.staleFor(v) {
+		if v, ok := snap.versions[e.id]; (ok && e.staleFor(v)) || e.dead {
 			continue
 		}
 		s.q.push(e)

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -85,7 +86,7 @@ func TestSnapshotFailureClosesTheSubscriber(t *testing.T) {
 	h := newHub(HubConfig{})
 	src := newFakeSource()
 	src.err = errors.New("database down")
-	if _, err := h.Subscribe(context.Background(), src, geo.Filter{}, Scope{}); err == nil {
+	if _, err := h.Subscribe(context.Background(), src, Subscription{}); err == nil {
 		t.Fatal("Subscribe succeeded without a snapshot")
 	}
 	if n := h.Subscribers(); n != 0 {
@@ -119,7 +120,7 @@ func TestHubCloseDropsEveryone(t *testing.T) {
 			t.Errorf("closed with %v, want ErrHubClosed", s.Err())
 		}
 	}
-	if _, err := h.Subscribe(context.Background(), newFakeSource(), geo.Filter{}, Scope{}); !errors.Is(err, ErrHubClosed) {
+	if _, err := h.Subscribe(context.Background(), newFakeSource(), Subscription{}); !errors.Is(err, ErrHubClosed) {
 		t.Errorf("Subscribe after Close: %v, want ErrHubClosed", err)
 	}
 	publish(t, h, feature(1, 1, 0, 0)) // must not panic or block
@@ -127,15 +128,22 @@ func TestHubCloseDropsEveryone(t *testing.T) {
 
 func TestMessagesAreSplicedVerbatim(t *testing.T) {
 	f := feature(7, 3, 1.5, -2)
-	for _, tc := range []struct{ got, want string }{
-		{string(updateMessage(f)), `{"type":"update","feature":` + string(f) + `}`},
-		{string(removeMessage(7)), `{"type":"remove","id":7}`},
-		{string(snapshotMessage(nil)), `{"type":"snapshot","features":[]}`},
-		{string(snapshotMessage([][]byte{f, f})), `{"type":"snapshot","features":[` + string(f) + `,` + string(f) + `]}`},
-		{string(errorMessage("invalid_parameter", `bad "bbox"`)), `{"type":"error","error":{"code":"invalid_parameter","message":"bad \"bbox\""}}`},
+	for _, tc := range []struct {
+		got  Message
+		want string
+	}{
+		{eventMessage(geo.PersonEvent{ID: 7, Version: 3}, f, 42), `{"type":"update","cursor":"42","feature":` + string(f) + `}`},
+		{eventMessage(geo.PersonEvent{ID: 7, Version: 4, Deleted: true}, nil, 43), `{"type":"remove","cursor":"43","id":7}`},
+		{snapshotMessage(nil, 9, ""), `{"type":"snapshot","cursor":"9","features":[]}`},
+		{snapshotMessage([][]byte{f, f}, 9, reasonCursorExpired), `{"type":"snapshot","cursor":"9","reason":"cursor_expired","features":[` + string(f) + `,` + string(f) + `]}`},
+		{errorMessage("invalid_parameter", `bad "bbox"`), `{"type":"error","error":{"code":"invalid_parameter","message":"bad \"bbox\""}}`},
 	} {
-		if tc.got != tc.want {
-			t.Errorf("got  %s\nwant %s", tc.got, tc.want)
+		if string(tc.got.JSON) != tc.want {
+			t.Errorf("got  %s\nwant %s", tc.got.JSON, tc.want)
+		}
+		var typ struct{ Type string }
+		if err := json.Unmarshal(tc.got.JSON, &typ); err != nil || typ.Type != tc.got.Type {
+			t.Errorf("message %s: type %q, err %v; want its Type %q", tc.got.JSON, typ.Type, err, tc.got.Type)
 		}
 	}
 }

@@ -10,10 +10,11 @@ import (
 // queue. A transport drains it with Next whenever Ready fires, and stops when
 // Done is closed.
 type Subscriber struct {
-	hub   *Hub
-	scope Scope
-	ready chan struct{} // capacity 1: "there may be something to drain"
-	done  chan struct{} // closed when the hub drops the subscriber
+	hub       *Hub
+	scope     Scope
+	transport string
+	ready     chan struct{} // capacity 1: "there may be something to drain"
+	done      chan struct{} // closed when the hub drops the subscriber
 
 	// Guarded by hub.mu.
 	m          match
@@ -21,6 +22,7 @@ type Subscriber struct {
 	floors     map[int64]int64 // person id -> snapshot version the hub had not reached yet
 	installing bool            // between setting a filter and installing its snapshot
 	gen        uint64          // filter generation; a stale snapshot is not installed
+	cursor     uint64          // the highest cursor drained, or read by a resume that found nothing
 	closed     bool
 	err        error
 }
@@ -49,17 +51,31 @@ func (s *Subscriber) wantsLocked(ev geo.PersonEvent, prev personState, seen bool
 
 // Next appends every queued message to dst, in order, and empties the queue.
 // The bytes are shared with other subscribers: never modify them.
-func (s *Subscriber) Next(dst [][]byte) [][]byte {
+func (s *Subscriber) Next(dst []Message) []Message {
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
 	if s.closed || s.installing {
 		return dst
 	}
+	n := len(dst)
 	for _, e := range s.q.entries {
-		dst = append(dst, e.msg)
+		if !e.dead {
+			dst = append(dst, e.msg)
+			s.cursor = max(s.cursor, e.msg.Cursor)
+		}
 	}
+	s.hub.delivered.Add(int64(len(dst) - n))
 	s.q.reset()
 	return dst
+}
+
+// Cursor is where this client resumes from once it has every message Next
+// returned: the highest cursor among them. Each message's own cursor is
+// also safe to resume from, but may lag behind one sent earlier.
+func (s *Subscriber) Cursor() uint64 {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	return s.cursor
 }
 
 // SendError queues an error message for the client, e.g. about a bad

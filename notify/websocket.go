@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"whereabouts/geo"
 )
 
 // WebSocket serves the live stream over WebSocket: one reader goroutine for
@@ -34,20 +32,19 @@ const readLimit = 64 << 10
 
 // Serve streams to one client until it leaves, the request context ends or
 // the hub drops it. The api layer has authenticated the request and parsed
-// f (see ParseFilter); scope is what the credentials allow. Serve returns
-// only after its goroutines have stopped.
-func (ws *WebSocket) Serve(w http.ResponseWriter, r *http.Request, f geo.Filter, scope Scope) {
+// the subscription (see ParseFilter, ParseCursor); its Scope is what the
+// credentials allow. Serve returns only after its goroutines have stopped.
+func (ws *WebSocket) Serve(w http.ResponseWriter, r *http.Request, want Subscription) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	log := ws.logger()
 	// Subscribe before upgrading: a database that cannot give a snapshot
 	// is still an HTTP status the client and load balancer understand.
-	sub, err := ws.Hub.Subscribe(ctx, ws.Source, f, scope)
+	want.Transport = "websocket"
+	sub, err := ws.Hub.Subscribe(ctx, ws.Source, want)
 	if err != nil {
 		log.Warn("notify: websocket subscribe", "err", err)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, `{"error":{"code":"unavailable","message":"the live stream is unavailable, retry later"}}`+"\n")
+		writeUnavailable(w)
 		return
 	}
 	defer sub.Close()
@@ -135,6 +132,14 @@ func (c *wsConn) closeFrame() (int, string, bool) {
 	case readRunning: // the request context ended: the server is going away
 	}
 	return websocket.CloseGoingAway, "going away", true
+}
+
+// writeUnavailable answers a stream request the hub could not serve, before
+// any of the stream went out.
+func writeUnavailable(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	io.WriteString(w, `{"error":{"code":"unavailable","message":"the live stream is unavailable, retry later"}}`+"\n")
 }
 
 func orDefault(d, def time.Duration) time.Duration {

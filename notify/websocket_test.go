@@ -45,7 +45,7 @@ func TestWebSocketFramesEveryMessageSize(t *testing.T) {
 	c := e.dial(t, "", nil, nil)
 	read(t, c)
 	publish(t, e.hub, tombstone(100, 1))       // a message under 126 bytes
-	sizes := []int{140, 65535, 65536, 200_000} // boundaries below 140 are in TestTextFrameHeaders
+	sizes := []int{160, 65535, 65536, 200_000} // boundaries below 160 are in TestTextFrameHeaders
 	for i, n := range sizes {
 		publish(t, e.hub, paddedFeature(t, int64(i+1), n))
 	}

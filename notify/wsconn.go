@@ -38,7 +38,7 @@ type wsConn struct {
 	readEnd                           atomic.Int32
 
 	// Writer-owned scratch, reused between batches.
-	msgs    [][]byte
+	msgs    []Message
 	headers []byte
 	bufs    net.Buffers
 }
@@ -133,8 +133,8 @@ func (c *wsConn) flush() error {
 	bufs := c.bufs[:0]
 	for _, m := range c.msgs {
 		start := len(c.headers)
-		c.headers = appendTextHeader(c.headers, len(m))
-		bufs = append(bufs, c.headers[start:len(c.headers):len(c.headers)], m)
+		c.headers = appendTextHeader(c.headers, len(m.JSON))
+		bufs = append(bufs, c.headers[start:len(c.headers):len(c.headers)], m.JSON)
 	}
 	c.bufs = bufs
 	defer clear(c.bufs)

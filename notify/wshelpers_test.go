@@ -36,7 +36,7 @@ func newWSEnv(t *testing.T, cfg HubConfig, ws *WebSocket, scope Scope) *wsEnv {
 		}
 		e.active.Add(1)
 		defer e.active.Add(-1)
-		ws.Serve(w, r, f, scope)
+		ws.Serve(w, r, Subscription{Filter: f, Scope: scope})
 	}))
 	t.Cleanup(func() {
 		e.hub.Close()
@@ -124,8 +124,8 @@ func paddedFeature(t *testing.T, id int64, n int) []byte {
 		return fmt.Appendf(nil, `{"type":"Feature","id":%d,"geometry":{"type":"Point","coordinates":[1,2]},`+
 			`"properties":{"version":1,"pad":"%s"}}`, id, strings.Repeat("x", pad))
 	}
-	f := build(n - len(updateMessage(build(0))))
-	if len(updateMessage(f)) != n {
+	f := build(n - len(updateJSON(build(0), 0)))
+	if len(updateJSON(f, 0)) != n {
 		t.Fatalf("cannot pad a message to %d bytes", n)
 	}
 	return f

@@ -6,18 +6,23 @@ import { Markers, createMap } from './map.js';
 import { Panel } from './panel.js';
 import { SignIn } from './signin.js';
 import { forgetToken, loadToken, saveToken } from './token.js';
-import { webSocketTransport } from './stream.js';
+import { liveStream } from './stream.js';
 
 const people = new People();
 let status = 'connecting';
+let transport = 'websocket';
 
 // Read-only state for browser tests and curious operators:
 //   whereabouts.status    "connecting" | "live" | "reconnecting" | "unauthorized"
+//   whereabouts.transport "websocket" | "sse" | "poll": what the stream uses
 //   whereabouts.people()  [{id, name, lat, lon, version, recorded_at}] by name
 // List items and marker icons carry the same id as data-id.
 window.whereabouts = Object.freeze({
   get status() {
     return status;
+  },
+  get transport() {
+    return transport;
   },
   people: () =>
     people.sorted().map(({ id, name, lat, lon, version, recorded_at }) => ({ id, name, lat, lon, version, recorded_at })),
@@ -64,7 +69,8 @@ async function start(token) {
   else if (answer.message) panel.showError(answer.message);
   // Whatever else went wrong (server down, 5xx), the stream retries until
   // the server is back.
-  closeStream = webSocketTransport(token).connect(apply, (next) => {
+  closeStream = liveStream(token).connect(apply, (next, kind) => {
+    transport = kind;
     setStatus(next);
     if (next === 'reconnecting') recheck(token, current);
   });
@@ -116,6 +122,9 @@ function needToken(message) {
 function setStatus(next) {
   status = next;
   panel.showStatus(next);
+  // A stream that is back resumes where it left: an error from before
+  // (a server going away, a client that fell behind) is over.
+  if (next === 'live') panel.showError('');
 }
 
 function apply(message) {

@@ -10,7 +10,8 @@ import (
 	"whereabouts/geo"
 )
 
-// Retention prunes location history older than Keep.
+// Retention prunes location history, and the tombstones of deleted people,
+// older than Keep.
 //
 // It deletes in bounded batches, each its own short transaction, rather than
 // partitioning location_history by time and dropping old partitions.
@@ -90,6 +91,28 @@ func (s *Store) PruneHistory(ctx context.Context, cutoff time.Time, batch int) (
 	}
 }
 
+// pruneTombstones deletes the tombstones of people removed before $1 and
+// moves stream_horizon past them, so that cursors from before then are told
+// to take a snapshot instead of resuming without those removals.
+const pruneTombstones = `WITH gone AS (
+	DELETE FROM person_removed WHERE removed_at < $1 RETURNING change_xid
+), moved AS (
+	UPDATE stream_horizon SET pruned_through = greatest(pruned_through, newest.change_xid)
+	FROM (SELECT change_xid FROM gone ORDER BY change_xid DESC LIMIT 1) newest
+	RETURNING 1
+)
+SELECT count(*) FROM gone`
+
+// PruneTombstones forgets people deleted before cutoff. Stream clients whose
+// cursor predates the newest forgotten removal resume with a snapshot.
+func (s *Store) PruneTombstones(ctx context.Context, cutoff time.Time) (int64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, pruneTombstones, cutoff).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: prune tombstones before %s: %w", cutoff.Format(time.RFC3339), err)
+	}
+	return n, nil
+}
+
 // Run prunes now and then every Every until ctx ends, and returns nil then.
 // A failed prune is logged and retried at the next tick, never fatal. With
 // Keep 0 (keep forever) it returns at once.
@@ -121,6 +144,13 @@ func (r *Retention) pruneOnce(ctx context.Context, log *slog.Logger) {
 	start := time.Now()
 	cutoff := start.Add(-r.Keep)
 	n, err := r.Store.PruneHistory(ctx, cutoff, r.Batch)
+	if err == nil {
+		// Removals are kept as long as history: a stream client may resume
+		// from any cursor of that period.
+		var gone int64
+		gone, err = r.Store.PruneTombstones(ctx, cutoff)
+		n += gone
+	}
 	attrs := []any{"rows", n, "recorded_before", cutoff.UTC().Format(time.RFC3339), "took", time.Since(start).Round(time.Millisecond)}
 	switch {
 	case err != nil && ctx.Err() != nil: // shutting down

@@ -152,7 +152,7 @@ func TestChangesSinceSeesTransactionsThatCommitOutOfOrder(t *testing.T) {
 	ctx := context.Background()
 	s, dsn := open(t)
 	a, b := person(t, s, "A"), person(t, s, "B")
-	_, cur, err := s.ChangesSince(ctx, 0)
+	_, cur, _, err := s.ChangesSince(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestChangesSinceSeesTransactionsThatCommitOutOfOrder(t *testing.T) {
 	if _, err := s.UpdateLocation(ctx, store.Update{PersonID: b, Position: pos(6, 6, time.Now())}); err != nil {
 		t.Fatal(err)
 	}
-	first, cur2, err := s.ChangesSince(ctx, cur)
+	first, cur2, _, err := s.ChangesSince(ctx, cur)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestChangesSinceSeesTransactionsThatCommitOutOfOrder(t *testing.T) {
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	second, _, err := s.ChangesSince(ctx, cur2)
+	second, _, _, err := s.ChangesSince(ctx, cur2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,13 +197,67 @@ func TestChangesSinceSeesTransactionsThatCommitOutOfOrder(t *testing.T) {
 	if err := s.DeletePerson(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	third, _, err := s.ChangesSince(ctx, cur2)
+	third, _, _, err := s.ChangesSince(ctx, cur2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ev, err := geo.DecodePersonFeature(third[len(third)-1])
 	if err != nil || !ev.Deleted || ev.ID != a {
 		t.Fatalf("tombstone: %+v %v (%s)", ev, err, third)
+	}
+}
+
+func TestCursorsExpireOncePrunedTombstonesPassThem(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	a, b := person(t, s, "A"), person(t, s, "B")
+	for _, id := range []int64{a, b} {
+		if _, err := s.UpdateLocation(ctx, store.Update{PersonID: id, Position: pos(1, 1, time.Now())}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, before, _, err := s.ChangesSince(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeletePerson(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	_, afterDelete, _, err := s.ChangesSince(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := func(cursor uint64) bool {
+		t.Helper()
+		features, _, kept, err := s.ChangesSince(ctx, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !kept && features != nil {
+			t.Fatalf("cursor %d: not kept, yet %d features", cursor, len(features))
+		}
+		return kept
+	}
+	if !kept(before) || !kept(afterDelete) {
+		t.Fatal("cursors expired before anything was pruned")
+	}
+	if n, err := s.PruneTombstones(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("pruning tombstones older than an hour: %d, %v; want none", n, err)
+	}
+	if n, err := s.PruneTombstones(ctx, time.Now().Add(time.Minute)); err != nil || n != 1 {
+		t.Fatalf("pruning every tombstone: %d, %v; want 1", n, err)
+	}
+	if kept(before) {
+		t.Error("a cursor from before the pruned removal still resumes: the client would never learn A is gone")
+	}
+	if !kept(afterDelete) {
+		t.Error("a cursor from after the pruned removal expired")
+	}
+	if !kept(0) {
+		t.Error("cursor 0 (everything kept) expired")
+	}
+	if kept(afterDelete + 1<<40) {
+		t.Error("a cursor from the future (another database) resumes")
 	}
 }
 
@@ -218,14 +272,14 @@ func TestSnapshotFiltersByBBoxAcrossTheAntimeridian(t *testing.T) {
 		}
 	}
 	box, _ := geo.NewBBox([]float64{179, -1, -179, 1})
-	got, err := s.Snapshot(ctx, geo.Filter{BBox: &box})
+	got, _, err := s.Snapshot(ctx, geo.Filter{BBox: &box})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || decode(t, got[0]).ID != east || decode(t, got[1]).ID != west {
 		t.Fatalf("snapshot: %s", got)
 	}
-	got, err = s.Snapshot(ctx, geo.Filter{IDs: []int64{far}})
+	got, _, err = s.Snapshot(ctx, geo.Filter{IDs: []int64{far}})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("ids filter: %s %v", got, err)
 	}

@@ -11,8 +11,8 @@ import (
 )
 
 // Snapshot returns the Feature of every person with a position that matches
-// f, in id order.
-func (s *Store) Snapshot(ctx context.Context, f geo.Filter) ([][]byte, error) {
+// f, in id order, and the cursor to resume from after it (see ChangesSince).
+func (s *Store) Snapshot(ctx context.Context, f geo.Filter) ([][]byte, uint64, error) {
 	q := "SELECT person_feature(p)::text FROM person p WHERE loc IS NOT NULL"
 	var args []any
 	if len(f.IDs) > 0 {
@@ -22,7 +22,7 @@ func (s *Store) Snapshot(ctx context.Context, f geo.Filter) ([][]byte, error) {
 	if b := f.BBox; b != nil {
 		hull, err := wkbOf(geocentricHull([]geo.BBox{*b}))
 		if err != nil {
-			return nil, fmt.Errorf("store: snapshot: %w", err)
+			return nil, 0, fmt.Errorf("store: snapshot: %w", err)
 		}
 		n := len(args)
 		args = append(args, b.MinLon, b.MinLat, b.MaxLon, b.MaxLat, hull)
@@ -36,15 +36,62 @@ func (s *Store) Snapshot(ctx context.Context, f geo.Filter) ([][]byte, error) {
 			n+1, n+2, n+3, n+4, n+5)
 	}
 	q += " ORDER BY id"
-	rows, err := s.pool.Query(ctx, q, args...)
+	var features [][]byte
+	var h horizon
+	err := s.inTx(ctx, readSnapshot, func(tx pgx.Tx) error {
+		var err error
+		if h, err = readHorizon(ctx, tx); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		features, err = pgx.CollectRows(rows, pgx.RowTo[[]byte])
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("store: snapshot: %w", err)
+		return nil, 0, fmt.Errorf("store: snapshot: %w", err)
 	}
-	features, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	return features, h.xmin, nil
+}
+
+// readSnapshot reads in one snapshot, whose horizon is then the cursor.
+var readSnapshot = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+
+// horizon is where a transaction's snapshot stands: every transaction below
+// xmin is finished, none at or above xmax had started, and tombstones at or
+// below prunedThrough are gone.
+type horizon struct {
+	xmin, xmax, prunedThrough uint64
+}
+
+func readHorizon(ctx context.Context, tx pgx.Tx) (horizon, error) {
+	var xmin, xmax, pruned string
+	err := tx.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text,
+		pg_snapshot_xmax(pg_current_snapshot())::text,
+		(SELECT pruned_through::text FROM stream_horizon)`).Scan(&xmin, &xmax, &pruned)
 	if err != nil {
-		return nil, fmt.Errorf("store: snapshot: %w", err)
+		return horizon{}, fmt.Errorf("read horizon: %w", err)
 	}
-	return features, nil
+	var h horizon
+	for _, v := range []struct {
+		dst *uint64
+		s   string
+	}{{&h.xmin, xmin}, {&h.xmax, xmax}, {&h.prunedThrough, pruned}} {
+		if *v.dst, err = strconv.ParseUint(v.s, 10, 64); err != nil {
+			return horizon{}, fmt.Errorf("read horizon: %w", err)
+		}
+	}
+	return h, nil
+}
+
+// keeps reports whether every change since cursor can still be read: a
+// cursor at or below the newest pruned tombstone would miss removals, and one
+// beyond xmax comes from another database (a restored backup, another
+// deployment). Cursor 0 reads whatever is kept.
+func (h horizon) keeps(cursor uint64) bool {
+	return cursor == 0 || (cursor > h.prunedThrough && cursor <= h.xmax)
 }
 
 const changesSince = `SELECT person_feature(p)::text FROM person p
@@ -57,20 +104,19 @@ SELECT person_tombstone(id, version)::text FROM person_removed
 // cursor (tombstones for the deleted) and the next cursor. It reads in one
 // snapshot whose xmin becomes that cursor: every transaction below it is
 // committed and included, so nothing falls between two reads even when
-// writers commit out of order.
-func (s *Store) ChangesSince(ctx context.Context, cursor uint64) ([][]byte, uint64, error) {
-	var features [][]byte
-	var next uint64
-	err := s.inTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var horizon string
-		if err := tx.QueryRow(ctx, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text").Scan(&horizon); err != nil {
-			return err
-		}
-		n, err := strconv.ParseUint(horizon, 10, 64)
+// writers commit out of order. kept is false, and nothing is returned, when
+// the database no longer holds every change since cursor (see horizon.keeps):
+// the reader needs a snapshot instead.
+func (s *Store) ChangesSince(ctx context.Context, cursor uint64) (features [][]byte, next uint64, kept bool, err error) {
+	err = s.inTx(ctx, readSnapshot, func(tx pgx.Tx) error {
+		h, err := readHorizon(ctx, tx)
 		if err != nil {
 			return err
 		}
-		next = n
+		next = h.xmin
+		if kept = h.keeps(cursor); !kept {
+			return nil
+		}
 		rows, err := tx.Query(ctx, changesSince, strconv.FormatUint(cursor, 10))
 		if err != nil {
 			return err
@@ -79,7 +125,7 @@ func (s *Store) ChangesSince(ctx context.Context, cursor uint64) ([][]byte, uint
 		return err
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: changes since %d: %w", cursor, err)
+		return nil, 0, false, fmt.Errorf("store: changes since %d: %w", cursor, err)
 	}
-	return features, next, nil
+	return features, next, kept, nil
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"whereabouts/pgcluster/pgtest"
@@ -67,7 +69,8 @@ func TestMapPageShowsAMarkerAndMovesIt(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/#token="+token)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, ctx, "the stream to go live", `window.whereabouts && whereabouts.status === "live"`)
+	waitFor(t, ctx, "the stream to go live over a WebSocket",
+		`window.whereabouts && whereabouts.status === "live" && whereabouts.transport === "websocket"`)
 
 	move(t, url, token, id, 52.3702, 4.8952)
 	marker := fmt.Sprintf(`.leaflet-marker-icon[data-id="%d"]`, id)
@@ -151,4 +154,52 @@ func request(t *testing.T, method, url, token, body string, out any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// blockers stand in for a network that refuses a transport: the browser's
+// constructor exists, but every connection fails before it opens.
+const (
+	blockWebSocket = `window.WebSocket = class {
+		constructor() { setTimeout(() => this.onclose && this.onclose({ code: 1006 }), 20); }
+		close() {}
+	};`
+	blockEventSource = `window.EventSource = class {
+		constructor() { setTimeout(() => this.onerror && this.onerror(new Event('error')), 20); }
+		addEventListener() {}
+		removeEventListener() {}
+		close() {}
+	};`
+)
+
+func TestMapPageFallsBackWhenWebSocketsAreBlocked(t *testing.T) {
+	url, _, _ := startServe(t, map[string]string{"WHEREABOUTS_ADMIN_TOKEN": "admin-secret"},
+		"-database-url", pgtest.NewDB(t), "-tile-url", "none", "-poll-timeout", "5s")
+	for _, tc := range []struct{ block, want string }{
+		{blockWebSocket, "sse"},
+		{blockWebSocket + blockEventSource, "poll"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			id, token := createPerson(t, url, "admin-secret", "Ada "+tc.want)
+			move(t, url, token, id, 52.3702, 4.8952)
+			ctx := browser(t)
+			err := chromedp.Do(ctx,
+				chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+					_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument,
+						page.AddScriptToEvaluateOnNewDocumentParams{Source: tc.block})
+					return err
+				}),
+				chromedp.Navigate(url+"/#token="+token))
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, ctx, "the stream to go live over "+tc.want, fmt.Sprintf(
+				`window.whereabouts && whereabouts.status === "live" && whereabouts.transport === %q`, tc.want))
+			// Moves arrive over the fallback, not only the first snapshot.
+			for i, lat := range []float64{48.8566, 50.8503} {
+				move(t, url, token, id, lat, 2.3522)
+				waitFor(t, ctx, "the move over "+tc.want, fmt.Sprintf(
+					`whereabouts.people().some(p => p.id === %d && p.lat === %g && p.version === %d)`, id, lat, i+2))
+			}
+		})
+	}
 }

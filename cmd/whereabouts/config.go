@@ -19,7 +19,7 @@ import (
 type config struct {
 	Addr              string
 	DatabaseURL       string
-	ListenDatabaseURL string // LISTEN connection; empty: DatabaseURL
+	ListenDatabaseURL string // LISTEN connection and migrations; empty: DatabaseURL
 	ReadDatabaseURL   string // queries a replica may answer; empty: DatabaseURL
 	DataDir           string
 	AdminToken        string
@@ -34,6 +34,7 @@ type config struct {
 	Policy            geo.Policy
 	Commit            store.CommitConfig
 	HistoryRetention  time.Duration // 0: keep forever
+	PollTimeout       time.Duration // longest a long-poll waits for a change
 	Args              []string      // positional arguments after the flags
 }
 
@@ -56,7 +57,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stdout 
 	var logLevel string
 	fs.StringVar(&c.Addr, "addr", env("WHEREABOUTS_ADDR", "127.0.0.1:8080"), "listen address (WHEREABOUTS_ADDR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("WHEREABOUTS_DATABASE_URL", ""), "PostgreSQL URL; empty runs an embedded cluster in -data-dir (WHEREABOUTS_DATABASE_URL)")
-	fs.StringVar(&c.ListenDatabaseURL, "listen-database-url", env("WHEREABOUTS_LISTEN_DATABASE_URL", ""), "PostgreSQL URL for the LISTEN connection, e.g. the primary directly when queries go through PgBouncer (WHEREABOUTS_LISTEN_DATABASE_URL)")
+	fs.StringVar(&c.ListenDatabaseURL, "listen-database-url", env("WHEREABOUTS_LISTEN_DATABASE_URL", ""), "PostgreSQL URL for the LISTEN connection and migrations, which need a session of their own: the primary directly when queries go through PgBouncer (WHEREABOUTS_LISTEN_DATABASE_URL)")
 	fs.StringVar(&c.ReadDatabaseURL, "read-database-url", env("WHEREABOUTS_READ_DATABASE_URL", ""), "PostgreSQL URL of a streaming replica for list, get, nearby, within and history (WHEREABOUTS_READ_DATABASE_URL)")
 	fs.StringVar(&c.DataDir, "data-dir", env("WHEREABOUTS_DATA_DIR", "./data"), "embedded database and generated admin token (WHEREABOUTS_DATA_DIR)")
 	fs.StringVar(&c.TileURL, "tile-url", env("WHEREABOUTS_TILE_URL", defaultTileURL), "map tile URL template; empty for a plain background (WHEREABOUTS_TILE_URL)")
@@ -64,6 +65,7 @@ func parseConfig(name string, args []string, getenv func(string) string, stdout 
 	fs.StringVar(&c.OsmAndAddr, "osmand-addr", env("WHEREABOUTS_OSMAND_ADDR", ""), "also serve the OsmAnd/Traccar protocol at / on this address, e.g. 127.0.0.1:5055 (WHEREABOUTS_OSMAND_ADDR)")
 	fs.IntVar(&c.Commit.MaxRows, "group-commit-rows", envInt(getenv, "WHEREABOUTS_GROUP_COMMIT_ROWS", 256), "most single-fix writes in one transaction (WHEREABOUTS_GROUP_COMMIT_ROWS)")
 	fs.DurationVar(&c.Commit.MaxDelay, "group-commit-delay", envDuration(getenv, "WHEREABOUTS_GROUP_COMMIT_DELAY", 2*time.Millisecond), "longest a write waits to share a transaction (WHEREABOUTS_GROUP_COMMIT_DELAY)")
+	fs.DurationVar(&c.PollTimeout, "poll-timeout", envDuration(getenv, "WHEREABOUTS_POLL_TIMEOUT", 25*time.Second), "longest GET /api/v1/poll waits for a change; keep it under your proxies' read timeout (WHEREABOUTS_POLL_TIMEOUT)")
 	fs.IntVar(&c.Commit.Shards, "group-commit-shards", envInt(getenv, "WHEREABOUTS_GROUP_COMMIT_SHARDS", 1), "transactions in flight at once, by person id (WHEREABOUTS_GROUP_COMMIT_SHARDS)")
 	fs.IntVar(&c.Simulate, "simulate", 0, "also walk this many demo people around (0: none)")
 	fs.StringVar(&logLevel, "log-level", env("WHEREABOUTS_LOG_LEVEL", "info"), "debug, info, warn or error (WHEREABOUTS_LOG_LEVEL)")
@@ -161,6 +163,14 @@ func checkNumbers(getenv func(string) string, c config) error {
 		if d, err := time.ParseDuration(v); err != nil || d < 0 {
 			return fmt.Errorf("WHEREABOUTS_GROUP_COMMIT_DELAY=%q is not a duration like 2ms", v)
 		}
+	}
+	if v := getenv("WHEREABOUTS_POLL_TIMEOUT"); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+			return fmt.Errorf("WHEREABOUTS_POLL_TIMEOUT=%q is not a positive duration like 25s", v)
+		}
+	}
+	if c.PollTimeout <= 0 {
+		return errors.New("the poll timeout must be positive")
 	}
 	if c.Commit.MaxRows < 1 || c.Commit.Shards < 1 || c.Commit.MaxDelay < 0 {
 		return errors.New("group commit rows and shards must be at least 1, the delay not negative")

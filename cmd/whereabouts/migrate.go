@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -21,6 +22,7 @@ func migrateCommand(ctx context.Context, args []string, getenv func(string) stri
 		return err
 	}
 	defer stop()
+	dsn = sessionDSN(c, dsn)
 	action := ""
 	if len(c.Args) > 0 {
 		action = c.Args[0]
@@ -41,3 +43,12 @@ func migrateCommand(ctx context.Context, args []string, getenv func(string) stri
 		return fmt.Errorf("migrate: want up, down or version, not %q", action)
 	}
 }
+
+// sessionDSN is the URL for work that needs one PostgreSQL session from start
+// to end: LISTEN, and migrations (golang-migrate holds a session-level
+// advisory lock). Behind PgBouncer in transaction mode the pooled URL would
+// run each statement on whichever server connection is free, so LISTEN
+// would hear nothing and the lock would stay behind on the connection that
+// took it, blocking the next migration; the listen URL reaches PostgreSQL
+// directly.
+func sessionDSN(c config, dsn string) string { return cmp.Or(c.ListenDatabaseURL, dsn) }

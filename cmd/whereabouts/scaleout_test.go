@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -68,26 +70,71 @@ func startNginx(t *testing.T, backends ...string) string {
 }
 
 // streamClient keeps its own picture of everyone from stream messages, as
-// the map page does, and reconnects when its connection ends.
+// the map page does, and when its connection ends reconnects with the last
+// cursor it got, over a WebSocket or Server-Sent Events.
 type streamClient struct {
-	t        *testing.T
-	url      string
-	conn     *websocket.Conn
-	versions map[int64]int64
-	redials  int
+	t         *testing.T
+	url       string
+	sse       bool
+	msgs      chan []byte // one stream message each; closed when the connection ends
+	stop      func()
+	cursor    string
+	versions  map[int64]int64
+	redials   int
+	snapshots int
 }
 
 func (c *streamClient) dial() {
 	c.t.Helper()
-	conn, _, err := websocket.DefaultDialer.Dial(strings.Replace(c.url, "http", "ws", 1)+"/api/v1/stream?access_token=admin-secret", nil)
-	if err != nil {
-		c.t.Fatalf("dial through nginx: %v", err)
+	query := "?access_token=admin-secret"
+	if c.cursor != "" && !c.sse {
+		query += "&cursor=" + c.cursor
 	}
-	c.conn = conn
+	c.msgs = make(chan []byte, 64)
+	if !c.sse {
+		conn, _, err := websocket.DefaultDialer.Dial(strings.Replace(c.url, "http", "ws", 1)+"/api/v1/stream"+query, nil)
+		if err != nil {
+			c.t.Fatalf("dial through nginx: %v", err)
+		}
+		c.stop = func() { conn.Close() }
+		go func(msgs chan<- []byte) {
+			defer close(msgs)
+			for {
+				_, data, err := conn.ReadMessage()
+				if err != nil {
+					return
+				}
+				msgs <- data
+			}
+		}(c.msgs)
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.url+"/api/v1/events"+query, nil)
+	if c.cursor != "" {
+		req.Header.Set("Last-Event-ID", c.cursor) // as EventSource does
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		cancel()
+		c.t.Fatalf("events through nginx: %v %v", err, resp)
+	}
+	c.stop = cancel
+	go func(msgs chan<- []byte) {
+		defer close(msgs)
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				msgs <- []byte(data)
+			}
+		}
+	}(c.msgs)
 }
 
 // readUntil applies messages until every person has at least the wanted
-// version, reconnecting (and taking the fresh snapshot) when dropped.
+// version, reconnecting when dropped.
 func (c *streamClient) readUntil(want map[int64]int64) {
 	c.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -99,21 +146,34 @@ func (c *streamClient) readUntil(want map[int64]int64) {
 		if done {
 			return
 		}
-		c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		var m struct {
-			Type     string            `json:"type"`
-			Features []json.RawMessage `json:"features"`
-			Feature  json.RawMessage   `json:"feature"`
+		var data []byte
+		var ok bool
+		select {
+		case data, ok = <-c.msgs:
+		case <-time.After(5 * time.Second):
 		}
-		if err := c.conn.ReadJSON(&m); err != nil {
-			c.conn.Close()
+		if !ok {
+			c.stop()
 			time.Sleep(100 * time.Millisecond)
 			c.dial()
 			c.redials++
 			continue
 		}
+		var m struct {
+			Type     string            `json:"type"`
+			Cursor   string            `json:"cursor"`
+			Features []json.RawMessage `json:"features"`
+			Feature  json.RawMessage   `json:"feature"`
+		}
+		if err := json.Unmarshal(data, &m); err != nil {
+			c.t.Fatalf("message %s: %v", data, err)
+		}
+		if m.Cursor != "" {
+			c.cursor = m.Cursor
+		}
 		if m.Type == "snapshot" {
 			c.versions = map[int64]int64{}
+			c.snapshots++
 		}
 		for _, f := range append(m.Features, m.Feature) {
 			var feat struct {
@@ -138,10 +198,12 @@ func TestTwoInstancesBehindNginxShareMovesAndSurviveLosingOne(t *testing.T) {
 	front := startNginx(t, a, b)
 
 	id, token := createPerson(t, a, "admin-secret", "Ada")
-	clients := make([]*streamClient, 8) // spread over both instances by nginx
+	clients := make([]*streamClient, 12) // spread over both instances by nginx
 	for i := range clients {
-		clients[i] = &streamClient{t: t, url: front, versions: map[int64]int64{}}
+		// Kinds in pairs: nginx alternates instances, so each kind lands on both.
+		clients[i] = &streamClient{t: t, url: front, sse: i/2%2 == 1, versions: map[int64]int64{}}
 		clients[i].dial()
+		defer clients[i].stop()
 	}
 	move(t, a, token, id, 52.37, 4.89) // written through A
 	for _, c := range clients {
@@ -157,12 +219,16 @@ func TestTwoInstancesBehindNginxShareMovesAndSurviveLosingOne(t *testing.T) {
 			t.Fatalf("move %d through nginx after B stopped: %d", v, status)
 		}
 	}
-	redials := 0
+	redials := map[bool]int{}
 	for _, c := range clients {
 		c.readUntil(map[int64]int64{id: 6})
-		redials += c.redials
+		redials[c.sse] += c.redials
+		if c.snapshots != 1 {
+			t.Errorf("a client (sse %v) took %d snapshots: reconnecting with its cursor should resume, not start over", c.sse, c.snapshots)
+		}
 	}
-	if redials == 0 {
-		t.Fatal("no client reconnected: nginx put none of the 8 on B, so the failover was not tested")
+	if redials[false] == 0 || redials[true] == 0 {
+		t.Fatalf("reconnects by WebSocket %d, by SSE %d: nginx put no client of a kind on B, so its failover was not tested",
+			redials[false], redials[true])
 	}
 }

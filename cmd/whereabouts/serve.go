@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,7 +48,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	defer stopDB()
 	if c.Migrate {
-		if err := schema.Up(ctx, dsn); err != nil {
+		if err := schema.Up(ctx, sessionDSN(c, dsn)); err != nil {
 			return err
 		}
 	}
@@ -58,9 +57,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	defer st.Close()
-	// LISTEN needs a session of its own: behind PgBouncer in transaction
-	// mode it must bypass the pooler, so it may have its own URL.
-	listenCfg, err := pgx.ParseConfig(cmp.Or(c.ListenDatabaseURL, dsn))
+	listenCfg, err := pgx.ParseConfig(sessionDSN(c, dsn))
 	if err != nil {
 		return fmt.Errorf("listener: parse database url: %w", err)
 	}
@@ -73,7 +70,11 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	hub := notify.NewHub(notify.HubConfig{Log: log})
 	listener := &notify.Listener{ConnConfig: listenCfg, Hub: hub, Source: st, Log: log}
-	ws := &notify.WebSocket{Hub: hub, Source: st, Log: log}
+	streams := api.Streams{
+		WebSocket: &notify.WebSocket{Hub: hub, Source: st, Log: log},
+		Events:    &notify.SSE{Hub: hub, Source: st, Log: log},
+		Poll:      &notify.Poll{Hub: hub, Source: st, Log: log, Timeout: c.PollTimeout},
+	}
 	metrics := api.NewMetrics(prometheus.NewRegistry(), listener, hub)
 	commitCfg := c.Commit
 	commitCfg.OnFlush = metrics.CommitRows
@@ -82,7 +83,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	srv := api.New(api.Config{
 		AdminToken: token, DevicesSeeOthers: c.DevicesSeeOthers,
 		TileURL: c.TileURL, TileAttribution: c.TileAttribution, Policy: c.Policy,
-	}, api.Deps{Store: st, Reads: reads, Commit: commit, Stream: ws, Ready: listener.Ready, Log: log, Metrics: metrics})
+	}, api.Deps{Store: st, Reads: reads, Commit: commit, Streams: streams, Ready: listener.Ready, Log: log, Metrics: metrics})
 	servers := []served{{ln: ln, handler: srv.Handler()}}
 	if c.OsmAndAddr != "" {
 		osm, err := net.Listen("tcp", c.OsmAndAddr)
@@ -154,7 +155,9 @@ func serveUntilDone(ctx context.Context, c config, servers []served, hub *notify
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	stopSim()
-	hub.Close() // WebSocket clients are hijacked: Shutdown does not see them
+	// Streams end first: WebSocket clients are hijacked, so Shutdown does
+	// not see them, and it would wait for SSE and long-polls to end.
+	hub.Close()
 	for _, httpSrv := range httpSrvs {
 		if serr := httpSrv.Shutdown(shutdownCtx); serr != nil {
 			log.Warn("shutdown", "err", serr)
