@@ -18,7 +18,6 @@ import (
 // goroutine, so this costs no goroutine of its own.
 type sseClient struct {
 	c      *timedConn
-	body   io.ReadCloser
 	lines  *bufio.Reader
 	data   []byte // the event being assembled
 	line   []byte // a line longer than the buffer (snapshots)
@@ -40,15 +39,14 @@ func dialSSE(ctx context.Context, addr, path string, epoch time.Time) (*sseClien
 		err = fmt.Errorf("events answered Content-Type %q", mt)
 	}
 	if err != nil {
-		resp.Body.Close()
-		c.Close()
+		c.Close() // not resp.Body.Close: that reads a stream to its end
 		return nil, err
 	}
 	return newSSEReader(c, resp.Body), nil
 }
 
-func newSSEReader(c *timedConn, body io.ReadCloser) *sseClient {
-	return &sseClient{c: c, body: body, lines: bufio.NewReaderSize(body, 16<<10)}
+func newSSEReader(c *timedConn, body io.Reader) *sseClient {
+	return &sseClient{c: c, lines: bufio.NewReaderSize(body, 16<<10)}
 }
 
 // ReadMessage returns the data of the next event that has any.
@@ -114,7 +112,6 @@ func (s *sseClient) readLine() ([]byte, error) {
 
 func (s *sseClient) arrival() int64 { return s.c.last }
 
-func (s *sseClient) Close() error {
-	s.body.Close()
-	return s.c.Close()
-}
+// Close closes the connection only: closing a body that http.ReadResponse
+// made reads it to its end, and an event stream has none.
+func (s *sseClient) Close() error { return s.c.Close() }

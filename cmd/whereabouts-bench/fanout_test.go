@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"math"
 	"net"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -117,7 +119,7 @@ func TestSSEEvents(t *testing.T) {
 		"id: 18\r\nevent: update\r\ndata: {\"type\":\"update\",\r\ndata: \"feature\":{\"id\":1}}\r\n\r\n" +
 		"retry: 1000\nevent: remove\ndata:{\"type\":\"remove\",\"id\":2}\n\n" +
 		"data: unterminated"
-	s := newSSEReader(nil, io.NopCloser(strings.NewReader(stream)))
+	s := newSSEReader(nil, strings.NewReader(stream))
 	for _, want := range []struct{ data, id string }{
 		{long, "17"},
 		{"{\"type\":\"update\",\n\"feature\":{\"id\":1}}", "18"},
@@ -131,6 +133,37 @@ func TestSSEEvents(t *testing.T) {
 	if msg, err := s.ReadMessage(); err == nil {
 		t.Errorf("an unterminated event was delivered: %q", msg)
 	}
+}
+
+// An event stream never ends: closing the client must not wait for it.
+func TestSSECloseMidStream(t *testing.T) {
+	client, server := net.Pipe()
+	go func() {
+		io.WriteString(server, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+		for {
+			ev := "event: update\ndata: {\"type\":\"update\"}\n\n:\n\n"
+			if _, err := fmt.Fprintf(server, "%x\r\n%s\r\n", len(ev), ev); err != nil {
+				return
+			}
+		}
+	}()
+	tc := &timedConn{Conn: client, epoch: time.Now()}
+	resp, err := http.ReadResponse(bufio.NewReader(tc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSSEReader(tc, resp.Body)
+	if msg, err := s.ReadMessage(); err != nil || string(msg) != `{"type":"update"}` {
+		t.Fatalf("event %q, %v", msg, err)
+	}
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waits for the end of an endless stream")
+	}
+	server.Close()
 }
 
 func TestFanoutLatencyAndLoss(t *testing.T) {
