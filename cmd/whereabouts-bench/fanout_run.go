@@ -38,7 +38,8 @@ type fanoutResult struct {
 	Drained                      string // non-empty: the drain gave up, why
 	Lat                          []time.Duration
 	Early, Unmatched             int
-	VersionErrs                  int // people whose database version differs from the writer's count
+	Reads                        int64 // socket reads of all subscribers, snapshots included
+	VersionErrs                  int   // people whose database version differs from the writer's count
 	ServerCPU, BenchCPU, PeakRSS float64
 	LoadAvg                      string
 }
@@ -87,7 +88,7 @@ func (b *bench) fanoutPhase(ctx context.Context, sc fanoutScenario, tr string) (
 	defer b.stopServer()
 	warm, dur := warmupFor(b.opts.FanoutDuration), b.opts.FanoutDuration
 	epoch := time.Now()
-	w := newFanoutWriter(start, sc.Rate, warm+dur, epoch)
+	w := newFanoutWriter(start, epoch)
 	subs, err := b.openSubs(ctx, sc, tr, len(start), epoch, &res)
 	defer closeSubs(subs)
 	if errors.Is(err, errNotFound) {
@@ -268,6 +269,7 @@ func (b *bench) tallyFanout(res *fanoutResult, w *fanoutWriter, subs []*fanoutSu
 		res.Unmatched += unmatched
 		n := s.updates.Load()
 		res.Delivered += n
+		res.Reads += s.conn.reads()
 		res.Expected += e.total
 		res.Missing += max(e.total-(n-s.stale), 0)
 		res.Skipped += s.skipped

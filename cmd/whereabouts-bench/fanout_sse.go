@@ -111,6 +111,7 @@ func (s *sseClient) readLine() ([]byte, error) {
 }
 
 func (s *sseClient) arrival() int64 { return s.c.last }
+func (s *sseClient) reads() int64   { return s.c.reads }
 
 // Close closes the connection only: closing a body that http.ReadResponse
 // made reads it to its end, and an event stream has none.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -14,6 +13,7 @@ import (
 type streamConn interface {
 	streamReader
 	arrival() int64 // when the last message's final byte was read, ns since the epoch
+	reads() int64   // reads from the socket so far
 	Close() error
 }
 
@@ -218,7 +218,7 @@ func drain(ctx context.Context, subs []*fanoutSub, want []int64, quiet, limit ti
 			last, still = got, time.Now()
 		}
 		if time.Since(still) > quiet || time.Now().After(deadline) {
-			return errors.New("updates stopped arriving before every subscriber had its share")
+			return fmt.Errorf("no update for %s while some subscribers still lacked versions (see missing)", quiet)
 		}
 		select {
 		case <-ctx.Done():

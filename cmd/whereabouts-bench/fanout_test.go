@@ -169,12 +169,12 @@ func TestSSECloseMidStream(t *testing.T) {
 func TestFanoutLatencyAndLoss(t *testing.T) {
 	ms := func(n int) int64 { return int64(n) * int64(time.Millisecond) }
 	start := []personAt{{id: 1, version: 5, at: geo.Point{Lon: 4.8, Lat: 52.3}}, {id: 2, version: 0, at: geo.Point{Lon: 5.0, Lat: 52.5}}}
-	w := newFanoutWriter(start, 10, time.Second, time.Now())
+	w := newFanoutWriter(start, time.Now())
+	w.moves = make([][]move, 1)
 	win := span{from: ms(100), to: ms(1100)}
 	answered := func(id int32, at int64, to geo.Point) {
 		w.ver[id]++
-		w.answers[int(id-1)*w.slots+int(w.ver[id]-w.v0[id]-1)].Store(at + 1)
-		w.moves = append(w.moves, []move{{id: id, version: w.ver[id], to: to, at: at}})
+		w.answered(0, move{id: id, version: w.ver[id], to: to, at: at})
 	}
 	update := func(id, v int) []byte {
 		return []byte(`{"type":"update","feature":{"type":"Feature","id":` + strconv.Itoa(id) + `,"properties":{"version":` + strconv.Itoa(v) + `}}}`)
@@ -192,6 +192,9 @@ func TestFanoutLatencyAndLoss(t *testing.T) {
 	answered(2, ms(500), geo.Point{Lon: 5.02, Lat: 52.5}) // v2
 	s.handle(update(2, 2), ms(510), w, win)
 	answered(1, ms(600), geo.Point{Lon: 4.84, Lat: 52.3}) // v9: lost
+	if _, ok := w.answer(2, 3); ok {
+		t.Error("an unanswered version has an answer time")
+	}
 	if early, unmatched := s.settle(w, win); early != 1 || unmatched != 0 {
 		t.Errorf("early %d unmatched %d", early, unmatched)
 	}

@@ -43,10 +43,10 @@ type move struct {
 type fanoutWriter struct {
 	people int
 	epoch  time.Time
-	v0     []int32 // version per person id when the phase began
-	slots  int     // answer slots per person
-	// answers[(id-1)*slots + (version-v0-1)]: answer time + 1 (0: not yet).
-	answers []atomic.Int64
+	// answers maps moveKey(id, version) to the answer time. Unbounded per
+	// person: when batches queue up, pick skips the people in flight and
+	// the others move more often than their share.
+	answers sync.Map
 	busy    []atomic.Bool // a batch holding the person is in flight
 	ver     []int32       // version after the last answered move; senders own a person while busy
 
@@ -62,31 +62,32 @@ type fanoutWriter struct {
 	firstErr string
 }
 
-func newFanoutWriter(start []personAt, rate int, total time.Duration, epoch time.Time) *fanoutWriter {
+func newFanoutWriter(start []personAt, epoch time.Time) *fanoutWriter {
 	n := len(start)
-	w := &fanoutWriter{people: n, epoch: epoch, v0: make([]int32, n+1), ver: make([]int32, n+1),
+	w := &fanoutWriter{people: n, epoch: epoch, ver: make([]int32, n+1),
 		pos: make([]geo.Point, n+1), busy: make([]atomic.Bool, n+1), rng: newRand(99)}
 	for _, p := range start {
-		w.v0[p.id], w.ver[p.id], w.pos[p.id] = p.version, p.version, p.at
+		w.ver[p.id], w.pos[p.id] = p.version, p.at
 	}
-	// Round-robin gives each person at most ceil(moves/people) moves.
-	w.slots = int(float64(rate)*total.Seconds())/max(n, 1) + 2
-	w.answers = make([]atomic.Int64, n*w.slots)
 	return w
 }
+
+func moveKey(id, version int64) uint64 { return uint64(id)<<32 | uint64(uint32(version)) }
 
 // answer returns when the move of person id to version was answered, and
 // whether it has been.
 func (w *fanoutWriter) answer(id, version int64) (int64, bool) {
-	if id < 1 || id > int64(w.people) {
+	t, ok := w.answers.Load(moveKey(id, version))
+	if !ok {
 		return 0, false
 	}
-	k := version - int64(w.v0[id]) - 1
-	if k < 0 || k >= int64(w.slots) {
-		return 0, false
-	}
-	t := w.answers[(id-1)*int64(w.slots)+k].Load()
-	return t - 1, t != 0
+	return t.(int64), true
+}
+
+// answered records a move's answer time and logs the move.
+func (w *fanoutWriter) answered(sender int, m move) {
+	w.answers.Store(moveKey(int64(m.id), int64(m.version)), m.at)
+	w.moves[sender] = append(w.moves[sender], m)
 }
 
 type batchJob struct {
@@ -191,11 +192,7 @@ func (w *fanoutWriter) send(ctx context.Context, client *http.Client, url, token
 	for k, id := range j.ids {
 		if err == nil {
 			w.ver[id]++
-			m := move{id: id, version: w.ver[id], to: j.to[k], at: at}
-			if k := int(m.version - w.v0[id] - 1); k < w.slots {
-				w.answers[int(id-1)*w.slots+k].Store(at + 1)
-			}
-			w.moves[sender] = append(w.moves[sender], m)
+			w.answered(sender, move{id: id, version: w.ver[id], to: j.to[k], at: at})
 		}
 		// A failed batch leaves its people's versions unknown; the final
 		// check against the database reports it.

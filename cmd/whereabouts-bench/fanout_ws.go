@@ -27,16 +27,19 @@ type streamReader interface {
 }
 
 // timedConn records when the last read returned, in nanoseconds since
-// epoch: a message's arrival is the read that completed it.
+// epoch: a message's arrival is the read that completed it. It counts the
+// reads too: messages per read is how well the server batches its writes.
 type timedConn struct {
 	net.Conn
 	epoch time.Time
 	last  int64
+	reads int64
 }
 
 func (c *timedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.last = int64(time.Since(c.epoch))
+	c.reads++
 	return n, err
 }
 
@@ -200,4 +203,5 @@ func closeReason(payload []byte) string {
 }
 
 func (w *wsClient) arrival() int64 { return w.c.last }
+func (w *wsClient) reads() int64   { return w.c.reads }
 func (w *wsClient) Close() error   { return w.c.Close() }
