@@ -116,7 +116,7 @@ func TestParseOptions(t *testing.T) {
 	if err != nil || o.Clients[0] != 8 || !o.has("nearby") || o.has("ingest") {
 		t.Errorf("flags: %+v, %v", o, err)
 	}
-	for _, bad := range [][]string{{"-clients", "0"}, {"-clients", "a"}, {"-runs", "fanout"}, {"-duration", "500ms"}, {"-people", "5"}, {"extra"}} {
+	for _, bad := range [][]string{{"-clients", "0"}, {"-clients", "a"}, {"-runs", "fan-out"}, {"-duration", "500ms"}, {"-people", "5"}, {"extra"}} {
 		if _, err := parseOptions(bad, io.Discard); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

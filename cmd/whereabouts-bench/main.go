@@ -6,6 +6,7 @@
 //
 //	go run ./cmd/whereabouts-bench [-people 100000] [-clients 32,128] [-duration 15s] [-runs ingest,batch,nearby]
 //	go run ./cmd/whereabouts-bench -runs idle [-idle-subscribers 10000]
+//	go run ./cmd/whereabouts-bench -runs fanout -people 1000 [-fanout A,B,C] [-fanout-transports ws,sse]
 package main
 
 import (
@@ -37,7 +38,7 @@ type options struct {
 	People        int
 	Clients       []int // concurrent clients of the single-position ingest run
 	Duration      time.Duration
-	Runs          []string // ingest, batch, nearby, idle
+	Runs          []string // ingest, batch, nearby, idle, fanout
 	Keep          bool
 	ServerBin     string
 	BatchClients  int
@@ -46,12 +47,21 @@ type options struct {
 	// IdleSubscribers is the number of silent WebSocket subscribers of the
 	// idle run.
 	IdleSubscribers int
+	// Fanout lists the fan-out scenarios, each run over every transport of
+	// FanoutTransports for FanoutDuration after a warm-up.
+	Fanout           []fanoutScenario
+	FanoutTransports []string
+	FanoutDuration   time.Duration
 }
+
+// maxFanoutPeople bounds -people for the fan-out run: every subscriber that
+// watches everyone first reads a snapshot of every person.
+const maxFanoutPeople = 20000
 
 // allRuns are the default runs; knownRuns adds those run only on request.
 var (
 	allRuns   = []string{"ingest", "batch", "nearby"}
-	knownRuns = append(slices.Clone(allRuns), "idle")
+	knownRuns = append(slices.Clone(allRuns), "idle", "fanout")
 )
 
 func parseOptions(args []string, out io.Writer) (options, error) {
@@ -59,7 +69,7 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	fs.SetOutput(out)
 	var o options
 	clients := fs.String("clients", "32,128", "concurrent HTTP clients of the single-position ingest run, comma-separated")
-	runs := fs.String("runs", strings.Join(allRuns, ","), "which runs: ingest, batch, nearby, idle (comma-separated; idle is never a default)")
+	runs := fs.String("runs", strings.Join(allRuns, ","), "which runs: ingest, batch, nearby, idle, fanout (comma-separated; idle and fanout are never defaults)")
 	fs.IntVar(&o.People, "people", 100000, "people seeded once, for every run")
 	fs.DurationVar(&o.Duration, "duration", 15*time.Second, "length of each measured phase (HTTP and pgbench each)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (cluster data, logs, pgbench scripts)")
@@ -68,6 +78,9 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	fs.IntVar(&o.BatchSize, "batch-size", 1000, "positions per batch request")
 	fs.IntVar(&o.NearbyClients, "nearby-clients", 8, "concurrent clients of the nearby run")
 	fs.IntVar(&o.IdleSubscribers, "idle-subscribers", 10000, "silent WebSocket subscribers of the idle run")
+	fanout := fs.String("fanout", "A,B", "fan-out scenarios: A (1,000 subscribers, everyone, 500 updates/s), B (100, 2,000/s), C (1,000 bbox subscribers of a tenth of the city, 5,000/s), or SUBS@RATE[/bbox]")
+	transports := fs.String("fanout-transports", "ws,sse", "fan-out transports: ws (/api/v1/stream), sse (/api/v1/events; skipped while the server answers 404)")
+	fs.DurationVar(&o.FanoutDuration, "fanout-duration", 10*time.Second, "measured length of each fan-out phase, after a warm-up")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -78,10 +91,16 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	if o.Clients, err = parseInts(*clients); err != nil {
 		return o, fmt.Errorf("-clients: %w", err)
 	}
+	if o.Fanout, err = parseScenarios(*fanout); err != nil {
+		return o, fmt.Errorf("-fanout: %w", err)
+	}
+	if o.FanoutTransports, err = parseTransports(*transports); err != nil {
+		return o, fmt.Errorf("-fanout-transports: %w", err)
+	}
 	for _, r := range strings.Split(*runs, ",") {
 		r = strings.TrimSpace(r)
 		if !slices.Contains(knownRuns, r) {
-			return o, fmt.Errorf("-runs: unknown run %q (want ingest, batch, nearby or idle)", r)
+			return o, fmt.Errorf("-runs: unknown run %q (want ingest, batch, nearby, idle or fanout)", r)
 		}
 		o.Runs = append(o.Runs, r)
 	}
@@ -96,6 +115,10 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 		return o, errors.New("-batch-clients and -nearby-clients must be positive")
 	case o.IdleSubscribers < 1:
 		return o, errors.New("-idle-subscribers must be positive")
+	case o.FanoutDuration < time.Second:
+		return o, errors.New("-fanout-duration must be at least 1s")
+	case o.has("fanout") && o.People > maxFanoutPeople:
+		return o, fmt.Errorf("-runs fanout: every subscriber reads a snapshot of all -people (%d); use -people 1000 (at most %d)", o.People, maxFanoutPeople)
 	}
 	return o, nil
 }
@@ -156,10 +179,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 	}
+	var fanout []fanoutResult
+	if o.has("fanout") {
+		if fanout, err = b.fanoutRun(ctx); err != nil {
+			return err
+		}
+	}
 	rep := report{
 		Command: commandLine(os.Args[0], args), Machine: b.machine, Opts: o, Rows: rows,
 		HTTP: b.http, PG: b.pg, Counted: o.has("ingest") || o.has("batch"), Phases: len(plan(o)) > 0,
-		PeakRSS: rss, Idle: idle, Elapsed: time.Since(started), Notes: b.notes,
+		PeakRSS: rss, Idle: idle, Fanout: fanout, Elapsed: time.Since(started), Notes: b.notes,
 	}
 	rep.write(stdout)
 	return nil

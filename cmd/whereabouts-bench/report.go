@@ -163,6 +163,7 @@ type report struct {
 	Phases   bool // any HTTP-versus-pgbench row (not only the idle run)
 	PeakRSS  int64
 	Idle     *idleResult // nil: no idle run
+	Fanout   []fanoutResult
 	Elapsed  time.Duration
 	Notes    []string
 }
@@ -173,7 +174,10 @@ func (rep report) write(w io.Writer) {
 	for _, r := range rep.Rows {
 		rows = append(rows, r.cells())
 	}
-	fmt.Fprintf(w, "\n## Whereabouts benchmark\n\n%s\n", markdownTable(tableHeader, rows))
+	fmt.Fprintf(w, "\n## Whereabouts benchmark\n\n")
+	if len(rows) > 0 {
+		fmt.Fprintf(w, "%s\n", markdownTable(tableHeader, rows))
+	}
 	if rep.Counted {
 		fmt.Fprintf(w, "- Notifications (runs 1-2, a separate LISTEN connection on person_updated; moves = sum of version increases): HTTP notified %d of %d committed moves; pgbench notified %d of %d.\n",
 			rep.HTTP.notified, rep.HTTP.moves, rep.PG.notified, rep.PG.moves)
@@ -202,6 +206,7 @@ func (rep report) write(w io.Writer) {
 		fmt.Fprintf(w, "- Note: %s\n", n)
 	}
 	fmt.Fprintf(w, "- Command: `%s` (whole run %s).\n", rep.Command, rep.Elapsed.Round(time.Second))
+	rep.writeFanout(w)
 }
 
 // writeLoad says how the HTTP-versus-pgbench rows were measured.
