@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -249,4 +250,20 @@ type personAt struct {
 	id      int32
 	version int32
 	at      geo.Point
+}
+
+// newClient is a keep-alive client with one idle connection per sender: the
+// writer posts about a hundred batches a second, so net/http's Transport
+// costs little here, unlike in the single-position ingest run.
+func newClient(conns int) *http.Client {
+	return &http.Client{
+		Timeout: time.Minute,
+		Transport: &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        conns,
+			MaxIdleConnsPerHost: conns,
+			IdleConnTimeout:     90 * time.Second,
+			DisableCompression:  true,
+		},
+	}
 }
