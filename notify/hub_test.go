@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"whereabouts/geo"
@@ -100,16 +101,24 @@ func TestHubQueueDeliversEveryMoveUntilTheSubscriberFallsBehind(t *testing.T) {
 		[]string{"snapshot[]", "update 1@1", "update 1@2", "update 1@3", "update 2@1", "update 3@1", "remove 3"})
 
 	// Fill the queue to the coalescing point with other people, then move
-	// person 1 many times: only its latest move is kept, in place.
+	// person 1 many times and person 10 (queued before coalescing began)
+	// once more: only each one's latest move is kept, at the back, so that
+	// the cursors the client passes never run ahead of what it has.
 	for id := int64(10); id < 10+coalesceAfter; id++ {
 		publish(t, h, feature(id, 1, 0, 0))
 	}
 	for v := int64(4); v <= 9; v++ {
 		publish(t, h, feature(1, v, 0, 0))
 	}
+	publish(t, h, feature(10, 2, 0, 0))
 	got := drain(t, s)
-	if len(got) != coalesceAfter+1 || got[len(got)-1] != "update 1@9" {
-		t.Fatalf("behind: %d messages ending %q, want %d ending with update 1@9", len(got), got[len(got)-1], coalesceAfter+1)
+	if len(got) != coalesceAfter+1 || got[0] != "update 11@1" ||
+		!slices.Equal(got[len(got)-2:], []string{"update 1@9", "update 10@2"}) {
+		t.Fatalf("behind: %d messages %q…%q, want %d from update 11@1 to update 1@9, update 10@2",
+			len(got), got[0], got[len(got)-2:], coalesceAfter+1)
+	}
+	if n := h.Stats().Coalesced; n != 6 {
+		t.Errorf("coalesced %d events, want 6 (1@4..1@8 and 10@1)", n)
 	}
 }
 

@@ -33,7 +33,7 @@ const coalesceAfter = 64
 // slot.
 type queue struct {
 	entries   []entry
-	index     map[int64]int // person id -> position of its latest entry
+	index     map[int64]int // person id -> position of its latest entry; nil until needed
 	bytes     int           // size of the coalescable messages queued
 	dead      int           // coalesced entries still in entries
 	coalesced int64         // events dropped by coalescing since the last take
@@ -43,8 +43,11 @@ type queue struct {
 func (q *queue) len() int { return len(q.entries) - q.dead }
 
 func (q *queue) push(e entry) {
-	if e.id != 0 {
-		if i, ok := q.index[e.id]; ok && q.len() >= coalesceAfter {
+	if e.id != 0 && q.len() >= coalesceAfter {
+		if q.index == nil {
+			q.buildIndex()
+		}
+		if i, ok := q.index[e.id]; ok {
 			q.bytes -= len(q.entries[i].msg.JSON)
 			q.entries[i] = entry{dead: true}
 			q.dead++
@@ -53,13 +56,25 @@ func (q *queue) push(e entry) {
 				q.compact()
 			}
 		}
-		if q.index == nil {
-			q.index = make(map[int64]int)
-		}
+	}
+	if e.id != 0 && q.index != nil {
 		q.index[e.id] = len(q.entries)
 	}
 	q.bytes += len(e.msg.JSON)
 	q.entries = append(q.entries, e)
+}
+
+// buildIndex starts tracking each person's latest entry. A subscriber that
+// keeps up never needs it, so the map is built only once the queue is long
+// enough to coalesce: publishing to a thousand subscribers then costs no
+// map operation each.
+func (q *queue) buildIndex() {
+	q.index = make(map[int64]int, len(q.entries))
+	for i, e := range q.entries {
+		if e.id != 0 && !e.dead {
+			q.index[e.id] = i
+		}
+	}
 }
 
 // compact drops dead entries, so a subscriber that lags behind a few busy
@@ -95,11 +110,7 @@ func (q *queue) reset() {
 		clear(q.entries)
 		q.entries = q.entries[:0]
 	}
-	if len(q.index) > 8 {
-		q.index = nil
-	} else {
-		clear(q.index)
-	}
+	q.index = nil
 	q.bytes = 0
 	q.dead = 0
 }
