@@ -3,8 +3,10 @@ package notify
 import (
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,6 +14,12 @@ import (
 // proxies that block WebSockets. Each message is one event whose type is the
 // message's type, whose data is the message and whose id is its cursor, so
 // the browser's automatic reconnect (Last-Event-ID) resumes where it left.
+//
+// It takes the connection over, as the WebSocket does, and answers with a
+// plain HTTP/1.1 body that ends when the connection closes: drained events
+// then go out in one writev like WebSocket frames (through net/http each
+// batch cost a copy, a chunk header and a flush), and an idle stream keeps
+// one small goroutine waiting for the client to hang up.
 type SSE struct {
 	Hub    *Hub
 	Source Source
@@ -19,97 +27,135 @@ type SSE struct {
 	// Zero values take 15s and 10s. Heartbeats keep proxies from timing out
 	// a quiet stream and find dead clients.
 	HeartbeatInterval, WriteTimeout time.Duration
+
+	open atomic.Int64
 }
 
-// retryMillis is how long a browser waits before reconnecting.
-const retryMillis = 2000
+// retryMillisText is how long a browser waits before reconnecting, in ms.
+const retryMillisText = "2000"
 
-// Serve streams to one client until it leaves, the request context ends or
-// the hub drops it (the client is told why in an error event, and
-// reconnects). The api layer has authenticated the request and parsed want.
+const sseHead = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n" +
+	"X-Accel-Buffering: no\r\nConnection: close\r\n\r\n" + // no buffering in nginx
+	"retry: " + retryMillisText + "\n\n"
+
+// Serve subscribes the client and takes its connection over; the stream
+// then lives on its own until the client leaves or the hub drops it (the
+// client is told why in an error event, and reconnects). The api layer has
+// authenticated the request and parsed want.
 func (e *SSE) Serve(w http.ResponseWriter, r *http.Request, want Subscription) {
-	ctx := r.Context()
+	log := e.logger()
+	c := &sseConn{beatEvery: orDefault(e.HeartbeatInterval, 15*time.Second), closed: func() { e.open.Add(-1) }}
+	c.pump = pump{log: log, writeTimeout: orDefault(e.WriteTimeout, 10*time.Second), transport: c}
+	c.writing.Store(true) // no writer until the head is out
 	want.Transport = "sse"
-	sub, err := e.Hub.Subscribe(ctx, e.Source, want)
+	want.wake = c.wake
+	sub, err := e.Hub.Subscribe(r.Context(), e.Source, want)
 	if err != nil {
-		e.logger().Warn("notify: sse subscribe", "err", err)
+		log.Warn("notify: sse subscribe", "err", err)
 		writeUnavailable(w)
 		return
 	}
-	defer sub.Close()
-	rc := http.NewResponseController(w)
-	writeTimeout := orDefault(e.WriteTimeout, 10*time.Second)
-	send := func(b []byte) error {
-		if err := rc.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-			return err
-		}
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-		return rc.Flush()
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no") // nginx: pass each event on at once
-	w.WriteHeader(http.StatusOK)
-	if send([]byte("retry: "+strconv.Itoa(retryMillis)+"\n\n")) != nil {
+	c.sub = sub
+	raw, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		sub.Close()
+		log.Warn("notify: sse needs an HTTP/1.1 connection", "err", err)
+		writeUnavailable(w)
 		return
 	}
-	beat := time.NewTicker(orDefault(e.HeartbeatInterval, 15*time.Second))
-	defer beat.Stop()
-	var msgs []Message
-	var buf []byte
-	for {
-		var err error
-		select {
-		case <-ctx.Done():
-			return
-		case <-sub.Done():
-			buf = appendEvent(buf[:0], goodbye(sub.Err()))
-			send(buf)
-			return
-		case <-sub.Ready():
-			msgs = sub.Next(msgs[:0])
-			if len(msgs) == 0 {
-				continue
-			}
-			buf = buf[:0]
-			for _, m := range msgs {
-				buf = appendEvent(buf, m)
-			}
-			clear(msgs)
-			err = send(buf)
-			if cap(buf) > 64<<10 {
-				buf = nil // a burst or a snapshot: do not keep it per client
-			}
-		case <-beat.C:
-			err = send([]byte(":\n\n"))
-		}
-		if err != nil {
-			e.logger().Debug("notify: sse write", "err", err)
-			return
-		}
+	c.raw = raw
+	head := net.Buffers{[]byte(sseHead)}
+	if err := c.write(&head); err != nil {
+		sub.Close()
+		raw.Close()
+		return
 	}
+	e.open.Add(1)
+	c.beat = time.AfterFunc(c.beatEvery, c.sendBeat)
+	go c.read()
+	c.begin()
 }
 
-// appendEvent frames one message. Its JSON never holds a raw newline (string
+// Open counts the SSE connections not yet closed.
+func (e *SSE) Open() int64 { return e.open.Load() }
+
+func (e *SSE) logger() *slog.Logger {
+	if e.Log != nil {
+		return e.Log
+	}
+	return slog.Default()
+}
+
+// sseConn is one SSE client.
+type sseConn struct {
+	pump
+	beatEvery time.Duration
+	beat      *time.Timer
+	closed    func()
+	hungUp    atomic.Bool
+	gone      atomic.Bool
+}
+
+var eventEnd = []byte("\n\n")
+
+// frame writes m as an event; its JSON never holds a raw newline (string
 // newlines are escaped), so it fits on one data line.
-func appendEvent(b []byte, m Message) []byte {
+func (c *sseConn) frame(sc *scratch, m Message) {
+	var b [maxHead]byte
+	h := b[:0]
 	if m.Cursor != 0 {
-		b = append(b, "id: "...)
-		b = strconv.AppendUint(b, m.Cursor, 10)
-		b = append(b, '\n')
+		h = append(h, "id: "...)
+		h = strconv.AppendUint(h, m.Cursor, 10)
+		h = append(h, '\n')
 	}
-	b = append(b, "event: "...)
-	b = append(b, m.Type...)
-	b = append(b, "\ndata: "...)
-	b = append(b, m.JSON...)
-	return append(b, "\n\n"...)
+	h = append(h, "event: "...)
+	h = append(h, m.Type...)
+	h = append(h, "\ndata: "...)
+	sc.head(h)
+	sc.bufs = append(sc.bufs, m.JSON, eventEnd)
 }
 
-// goodbye is the error message that tells a client why its stream ends.
-func goodbye(err error) Message {
+// read waits for the client to hang up: it sends nothing after its request.
+func (c *sseConn) read() {
+	var b [64]byte
+	for {
+		waitSocket(c.raw)
+		if _, err := c.raw.Read(b[:]); err != nil {
+			c.hungUp.Store(true)
+			c.sub.Close() // wakes a writer for the goodbye
+			return
+		}
+	}
+}
+
+// goodbye tells a client that is still there why its stream ends, then
+// closes the connection.
+func (c *sseConn) goodbye() {
+	if err := c.sub.Err(); err != nil && !c.hungUp.Load() && !c.writeFailed.Load() {
+		var sc scratch
+		c.frame(&sc, goodbyeMessage(err))
+		c.write(&sc.bufs)
+	}
+	c.gone.Store(true)
+	c.beat.Stop()
+	c.raw.Close()
+	c.closed()
+}
+
+func (c *sseConn) sendBeat() {
+	beat := net.Buffers{[]byte(":\n\n")}
+	if err := c.write(&beat); err != nil {
+		c.writeFailed.Store(true)
+		c.sub.Close()
+		return
+	}
+	if !c.gone.Load() {
+		c.beat.Reset(c.beatEvery)
+	}
+}
+
+// goodbyeMessage is the error message that tells a client why its stream ends.
+func goodbyeMessage(err error) Message {
 	switch {
 	case errors.Is(err, ErrTooSlow):
 		return errorMessage("too_slow", ErrTooSlow.Error()+": resume from your last cursor")
@@ -118,11 +164,4 @@ func goodbye(err error) Message {
 	default:
 		return errorMessage("unavailable", "the live stream is unavailable, retry later")
 	}
-}
-
-func (e *SSE) logger() *slog.Logger {
-	if e.Log != nil {
-		return e.Log
-	}
-	return slog.Default()
 }

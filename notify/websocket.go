@@ -41,12 +41,12 @@ func (ws *WebSocket) Serve(w http.ResponseWriter, r *http.Request, want Subscrip
 	ws.once.Do(ws.init)
 	log := ws.logger()
 	c := &wsConn{
-		src: ws.Source, log: log,
-		pingEvery:    orDefault(ws.PingInterval, 30*time.Second),
-		pongWait:     orDefault(ws.PongWait, 60*time.Second),
-		writeTimeout: orDefault(ws.WriteTimeout, 10*time.Second),
-		closed:       func() { ws.open.Add(-1) },
+		src:       ws.Source,
+		pingEvery: orDefault(ws.PingInterval, 30*time.Second),
+		pongWait:  orDefault(ws.PongWait, 60*time.Second),
+		closed:    func() { ws.open.Add(-1) },
 	}
+	c.pump = pump{log: log, writeTimeout: orDefault(ws.WriteTimeout, 10*time.Second), transport: c}
 	c.writing.Store(true) // no writer until the connection is upgraded
 	want.Transport = "websocket"
 	want.wake = c.wake

@@ -6,10 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"log/slog"
-	"net"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,30 +23,24 @@ const (
 )
 
 // wsConn is one WebSocket client. Its reader goroutine lives as long as the
-// connection; a writer goroutine (drain) runs only while the hub has queued
-// something or the subscriber was dropped, and a timer pings. writeMu
-// orders every write: drained batches go out as one writev past gorilla's
-// writer, pongs, pings and the close frame through it. (gorilla still writes
-// a close frame from the reader on a protocol error or an oversized message;
-// the connection is dying then, and a TCP writev is never split by another
-// write, so the worst case is a close frame between two of our frames.)
+// connection; its pump writes (see pump), and a timer pings. The pump's
+// writeMu orders every write: drained batches go out as one writev past
+// gorilla's writer, pongs, pings and the close frame through it. (gorilla
+// still writes a close frame from the reader on a protocol error or an
+// oversized message; the connection is dying then, and a TCP writev is never
+// split by another write, so the worst case is a close frame between two of
+// our frames.)
 type wsConn struct {
-	conn                              *websocket.Conn
-	raw                               net.Conn      // under conn, for writev and waiting
-	br                                *bufio.Reader // conn's read buffer; nil: gorilla's own
-	sub                               *Subscriber
-	src                               Source
-	log                               *slog.Logger
-	pingEvery, pongWait, writeTimeout time.Duration
-	closed                            func() // once, when the connection is closed
-
-	writeMu     sync.Mutex
-	writing     atomic.Bool // a drain goroutine runs (or none may start yet)
-	writeFailed atomic.Bool
-	readEnd     atomic.Int32
-	ends        atomic.Int32 // reader and goodbye done: the second closes the connection
-	gone        atomic.Bool  // closed
-	ping        *time.Timer
+	pump
+	conn                *websocket.Conn
+	br                  *bufio.Reader // conn's read buffer; nil: gorilla's own
+	src                 Source
+	pingEvery, pongWait time.Duration
+	closed              func() // once, when the connection is closed
+	readEnd             atomic.Int32
+	ends                atomic.Int32 // reader and goodbye done: the second closes the connection
+	gone                atomic.Bool  // closed
+	ping                *time.Timer
 }
 
 // start runs the connection once it is upgraded.
@@ -58,43 +48,13 @@ func (c *wsConn) start() {
 	c.conn.SetReadLimit(readLimit)
 	c.ping = time.AfterFunc(c.pingEvery, c.sendPing)
 	go c.read()
-	c.writing.Store(false)
-	if c.sub.needsWriter() && c.writing.CompareAndSwap(false, true) {
-		go c.drain() // the snapshot, queued while subscribing
-	}
+	c.begin()
 }
 
-// wake is the subscriber's hook: it runs under the hub's lock, so it only
-// starts a writer if none runs.
-func (c *wsConn) wake() {
-	if c.writing.CompareAndSwap(false, true) {
-		go c.drain()
-	}
-}
-
-// drain writes what is queued until nothing is, then ends; when the
-// subscriber was dropped it says goodbye instead.
-func (c *wsConn) drain() {
-	for {
-		select {
-		case <-c.sub.Done():
-			c.goodbye() // writing stays true: no writer after this one
-			return
-		default:
-		}
-		if err := c.flush(); err != nil {
-			c.log.Debug("notify: websocket write", "err", err)
-			c.writeFailed.Store(true)
-			c.sub.Close()
-			continue // to goodbye
-		}
-		c.writing.Store(false)
-		// A message queued after flush took the queue found a writer
-		// running and started none: look again.
-		if !c.sub.needsWriter() || !c.writing.CompareAndSwap(false, true) {
-			return
-		}
-	}
+func (c *wsConn) frame(sc *scratch, m Message) {
+	var hdr [maxHeaderLen]byte
+	sc.head(appendTextHeader(hdr[:0], len(m.JSON)))
+	sc.bufs = append(sc.bufs, m.JSON)
 }
 
 // read handles client messages until the connection fails or closes.
@@ -184,52 +144,6 @@ func (c *wsConn) writeControl(kind int, data []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
 	return c.conn.WriteControl(kind, data, time.Now().Add(c.writeTimeout))
-}
-
-// scratch is a writer's reusable buffers, pooled so that an idle connection
-// holds none.
-type scratch struct {
-	msgs    []Message
-	headers []byte
-	bufs    net.Buffers
-}
-
-var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
-
-// flush drains the subscriber and writes every message as its own text
-// frame, all in one writev: the payloads are the hub's shared bytes, only
-// the few header bytes are this connection's.
-func (c *wsConn) flush() error {
-	sc := scratchPool.Get().(*scratch)
-	defer func() {
-		clear(sc.msgs)
-		clear(sc.bufs)
-		if cap(sc.msgs) > 1024 {
-			*sc = scratch{} // a burst: do not pool its buffers
-		}
-		scratchPool.Put(sc)
-	}()
-	sc.msgs = c.sub.Next(sc.msgs[:0])
-	if len(sc.msgs) == 0 {
-		return nil
-	}
-	// Grown up front so the header slices below never move.
-	sc.headers = slices.Grow(sc.headers[:0], maxHeaderLen*len(sc.msgs))
-	sc.bufs = sc.bufs[:0]
-	for _, m := range sc.msgs {
-		start := len(sc.headers)
-		sc.headers = appendTextHeader(sc.headers, len(m.JSON))
-		sc.bufs = append(sc.bufs, sc.headers[start:len(sc.headers):len(sc.headers)], m.JSON)
-	}
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
-	nc := c.raw
-	if err := nc.SetWriteDeadline(time.Now().Add(c.writeTimeout)); err != nil {
-		return err
-	}
-	bufs := sc.bufs // WriteTo consumes the slice it is called on
-	_, err := bufs.WriteTo(nc)
-	return err
 }
 
 const maxHeaderLen = 10

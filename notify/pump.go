@@ -1,0 +1,133 @@
+package notify
+
+import (
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// pump writes a subscriber's messages to a raw connection, for the
+// transports that own their connection (WebSocket, SSE). No goroutine waits
+// for messages: the hub calls wake when it queues some, and a drain
+// goroutine runs until the queue is empty. Each drained batch goes out in
+// one writev of the hub's shared bytes and a few framing bytes of this
+// connection's.
+type pump struct {
+	sub          *Subscriber
+	raw          net.Conn
+	log          *slog.Logger
+	writeTimeout time.Duration
+	transport    transportConn
+
+	writeMu     sync.Mutex  // orders every write on raw
+	writing     atomic.Bool // a drain goroutine runs (or none may start yet)
+	writeFailed atomic.Bool
+}
+
+// transportConn is what a pump needs from its transport.
+type transportConn interface {
+	// frame appends the buffers that carry m (m.JSON shared, not copied).
+	frame(sc *scratch, m Message)
+	// goodbye ends the stream once the subscriber is dropped: a last
+	// word to the client if one is due, then closing.
+	goodbye()
+}
+
+// begin lets writers run, and starts one for what was queued while
+// subscribing (the snapshot).
+func (p *pump) begin() {
+	p.writing.Store(false)
+	if p.sub.needsWriter() && p.writing.CompareAndSwap(false, true) {
+		go p.drain()
+	}
+}
+
+// wake is the subscriber's hook: it runs under the hub's lock, so it only
+// starts a writer if none runs.
+func (p *pump) wake() {
+	if p.writing.CompareAndSwap(false, true) {
+		go p.drain()
+	}
+}
+
+// drain writes what is queued until nothing is, then ends; when the
+// subscriber was dropped it says goodbye instead.
+func (p *pump) drain() {
+	for {
+		select {
+		case <-p.sub.Done():
+			p.transport.goodbye() // writing stays true: no writer after this one
+			return
+		default:
+		}
+		if err := p.flush(); err != nil {
+			p.log.Debug("notify: stream write", "transport", p.sub.transport, "err", err)
+			p.writeFailed.Store(true)
+			p.sub.Close()
+			continue // to goodbye
+		}
+		p.writing.Store(false)
+		// A message queued after flush took the queue found a writer
+		// running and started none: look again.
+		if !p.sub.needsWriter() || !p.writing.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// scratch is a writer's reusable buffers, pooled so that an idle connection
+// holds none.
+type scratch struct {
+	msgs  []Message
+	heads []byte // framing bytes; grown up front so slices of it never move
+	bufs  net.Buffers
+}
+
+// head appends b's framing bytes as one buffer.
+func (sc *scratch) head(b []byte) {
+	start := len(sc.heads)
+	sc.heads = append(sc.heads, b...)
+	sc.bufs = append(sc.bufs, sc.heads[start:len(sc.heads):len(sc.heads)])
+}
+
+// maxHead bounds the framing bytes of one message.
+const maxHead = 64
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+func (p *pump) flush() error {
+	sc := scratchPool.Get().(*scratch)
+	defer func() {
+		clear(sc.msgs)
+		clear(sc.bufs)
+		if cap(sc.msgs) > 1024 {
+			*sc = scratch{} // a burst: do not pool its buffers
+		}
+		scratchPool.Put(sc)
+	}()
+	sc.msgs = p.sub.Next(sc.msgs[:0])
+	if len(sc.msgs) == 0 {
+		return nil
+	}
+	sc.heads = slices.Grow(sc.heads[:0], maxHead*len(sc.msgs))
+	sc.bufs = sc.bufs[:0]
+	for _, m := range sc.msgs {
+		p.transport.frame(sc, m)
+	}
+	bufs := sc.bufs // WriteTo consumes the slice it is called on
+	return p.write(&bufs)
+}
+
+// write sends bufs with the write deadline, after any write in progress.
+func (p *pump) write(bufs *net.Buffers) error {
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
+	if err := p.raw.SetWriteDeadline(time.Now().Add(p.writeTimeout)); err != nil {
+		return err
+	}
+	_, err := bufs.WriteTo(p.raw)
+	return err
+}
