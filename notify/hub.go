@@ -162,7 +162,6 @@ func (h *Hub) Subscribe(ctx context.Context, src Source, sub Subscription) (*Sub
 		scope:     sub.Scope,
 		transport: sub.Transport,
 		wake:      sub.wake,
-		done:      make(chan struct{}),
 	}
 	if s.wake == nil {
 		s.ready = make(chan struct{}, 1)
@@ -267,7 +266,9 @@ func (h *Hub) dropLocked(s *Subscriber, err error) {
 	s.q = queue{}
 	s.floors = nil
 	delete(h.subs, s)
-	close(s.done)
+	if s.done != nil {
+		close(s.done)
+	}
 	if s.wake != nil {
 		s.wake() // the writer says goodbye
 	}

@@ -57,11 +57,9 @@ func (p *pump) wake() {
 // subscriber was dropped it says goodbye instead.
 func (p *pump) drain() {
 	for {
-		select {
-		case <-p.sub.Done():
+		if p.sub.Dropped() {
 			p.transport.goodbye() // writing stays true: no writer after this one
 			return
-		default:
 		}
 		if err := p.flush(); err != nil {
 			p.log.Debug("notify: stream write", "transport", p.sub.transport, "err", err)

@@ -15,7 +15,7 @@ type Subscriber struct {
 	transport string
 	wake      func()        // see Subscription.wake; nil: ready is used
 	ready     chan struct{} // capacity 1: "there may be something to drain"
-	done      chan struct{} // closed when the hub drops the subscriber
+	done      chan struct{} // made by Done, closed when the hub drops the subscriber
 
 	// Guarded by hub.mu.
 	m          match
@@ -103,7 +103,27 @@ func (s *Subscriber) needsWriter() bool {
 func (s *Subscriber) Ready() <-chan struct{} { return s.ready }
 
 // Done is closed when the subscriber is dropped; Err then says why.
-func (s *Subscriber) Done() <-chan struct{} { return s.done }
+//
+// The channel is made on first use: transports with a wake hook never wait
+// on it (they ask Dropped), and an idle connection should not carry it.
+func (s *Subscriber) Done() <-chan struct{} {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	if s.done == nil {
+		s.done = make(chan struct{})
+		if s.closed {
+			close(s.done)
+		}
+	}
+	return s.done
+}
+
+// Dropped reports whether the hub dropped the subscriber (or it was closed).
+func (s *Subscriber) Dropped() bool {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	return s.closed
+}
 
 // Err is why the hub dropped the subscriber (ErrTooSlow, ErrHubClosed, a
 // snapshot error), or nil while it is open or after Close.
