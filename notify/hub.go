@@ -43,6 +43,8 @@ type Hub struct {
 	subs   map[*Subscriber]struct{}
 	latest map[int64]personState // dedupe by version, detect moves out of a bbox
 	cursor uint64                // what events published now carry (see Advance)
+	index  grid                  // which subscribers an event may concern
+	stamp  uint64                // events published, to visit each subscriber once per event
 	closed bool
 
 	delivered, coalesced, dropped atomic.Int64
@@ -61,6 +63,7 @@ func NewHub(cfg HubConfig) *Hub {
 		log:        cfg.Log,
 		subs:       make(map[*Subscriber]struct{}),
 		latest:     make(map[int64]personState),
+		index:      newGrid(),
 	}
 	if h.maxEntries <= 0 {
 		h.maxEntries = 10_000
@@ -121,9 +124,9 @@ func (h *Hub) publishLocked(ev geo.PersonEvent, feature []byte) (dropped int) {
 		h.latest[ev.ID] = personState{version: ev.Version, point: ev.Point}
 	}
 	var msg Message // encoded once, and only if someone wants it
-	for s := range h.subs {
+	visit := func(s *Subscriber) {
 		if !s.wantsLocked(ev, prev, seen) {
-			continue
+			return
 		}
 		if msg.JSON == nil {
 			msg = eventMessage(ev, feature, h.cursor)
@@ -131,6 +134,17 @@ func (h *Hub) publishLocked(ev geo.PersonEvent, feature []byte) (dropped int) {
 		if !h.enqueueLocked(s, entry{id: ev.ID, version: ev.Version, deleted: ev.Deleted, msg: msg}) {
 			dropped++
 		}
+	}
+	h.stamp++
+	switch {
+	case ev.Deleted && !seen: // nowhere known: everyone is asked (see wantsLocked)
+		for s := range h.subs {
+			visit(s)
+		}
+	case ev.Deleted:
+		h.index.each(prev.point, geo.Point{}, false, h.stamp, visit)
+	default:
+		h.index.each(ev.Point, prev.point, seen, h.stamp, visit)
 	}
 	return dropped
 }
@@ -172,6 +186,7 @@ func (h *Hub) Subscribe(ctx context.Context, src Source, sub Subscription) (*Sub
 		return nil, ErrHubClosed
 	}
 	h.subs[s] = struct{}{}
+	h.index.add(s)
 	h.mu.Unlock()
 	if err := s.setFilter(ctx, src, sub.Filter, sub.Cursor); err != nil {
 		s.Close()
@@ -264,7 +279,8 @@ func (h *Hub) dropLocked(s *Subscriber, err error) {
 	s.closed = true
 	s.err = err
 	s.q = queue{}
-	s.floors = nil
+	s.setFloorsLocked(nil)
+	h.index.remove(s)
 	delete(h.subs, s)
 	if s.done != nil {
 		close(s.done)

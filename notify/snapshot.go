@@ -73,11 +73,13 @@ func (s *Subscriber) beginFilter(m match) (uint64, error) {
 	if s.closed {
 		return 0, fmt.Errorf("notify: set filter: %w", s.errLocked())
 	}
+	s.hub.index.remove(s)
 	s.m = m
+	s.hub.index.add(s)
 	s.gen++
 	s.installing = true
 	s.q = queue{}
-	s.floors = nil
+	s.setFloorsLocked(nil)
 	return s.gen, nil
 }
 
@@ -163,14 +165,16 @@ func (s *Subscriber) install(gen uint64, snap snapshot) bool {
 		}
 		s.q.push(e)
 	}
+	floors := map[int64]int64(nil)
 	for id, v := range snap.versions {
 		if known, ok := h.latest[id]; !ok || known.version < v {
-			if s.floors == nil {
-				s.floors = make(map[int64]int64)
+			if floors == nil {
+				floors = make(map[int64]int64)
 			}
-			s.floors[id] = v
+			floors[id] = v
 		}
 	}
+	s.setFloorsLocked(floors)
 	s.installing = false
 	return h.checkLocked(s)
 }

@@ -24,6 +24,7 @@ type Subscriber struct {
 	installing bool            // between setting a filter and installing its snapshot
 	gen        uint64          // filter generation; a stale snapshot is not installed
 	cursor     uint64          // the highest cursor drained, or read by a resume that found nothing
+	visited    uint64          // the hub's stamp of the last event that visited it
 	closed     bool
 	err        error
 }
@@ -39,6 +40,9 @@ func (s *Subscriber) wantsLocked(ev geo.PersonEvent, prev personState, seen bool
 			return false
 		}
 		delete(s.floors, ev.ID)
+		if len(s.floors) == 0 {
+			s.setFloorsLocked(nil)
+		}
 		return true // the client holds this person from its snapshot
 	}
 	if ev.Deleted {
@@ -87,6 +91,18 @@ func (s *Subscriber) SendError(code, message string) {
 	s.hub.mu.Unlock()
 	if !ok {
 		s.hub.logDropped(1)
+	}
+}
+
+// setFloorsLocked replaces the floors. A subscriber with floors holds people
+// from its snapshot wherever the hub last saw them, so the grid shows it
+// every event until the hub has caught up.
+func (s *Subscriber) setFloorsLocked(floors map[int64]int64) {
+	s.floors = floors
+	if len(floors) > 0 {
+		s.hub.index.floored[s] = struct{}{}
+	} else {
+		delete(s.hub.index.floored, s)
 	}
 }
 
