@@ -43,9 +43,23 @@ func TestPollAnswersAtOnceWithChangesAndHoldsWithout(t *testing.T) {
 		t.Fatalf("first poll: %+v, want one snapshot with Ada", a)
 	}
 
+	// The listener may publish the move after the snapshot was read: the
+	// next poll may repeat it (clients drop repeats by version), but then
+	// a poll must wait out the timeout.
 	quiet, took := s.poll(t, "cursor="+a.Cursor)
-	if len(quiet.Messages) != 0 || took < pollTimeout-100*time.Millisecond {
-		t.Fatalf("poll with nothing new: %d messages after %v, want none after the %v timeout", len(quiet.Messages), took, pollTimeout)
+	for i := 0; len(quiet.Messages) > 0; i++ {
+		for _, m := range quiet.Messages {
+			if m.Type != "update" || m.Feature.ID != id || m.Feature.Properties.Version != 1 {
+				t.Fatalf("poll with nothing new: %+v, want nothing or a repeat of version 1", m)
+			}
+		}
+		if i == 3 {
+			t.Fatal("polls with nothing new keep answering at once")
+		}
+		quiet, took = s.poll(t, "cursor="+quiet.Cursor)
+	}
+	if took < pollTimeout-100*time.Millisecond {
+		t.Fatalf("poll with nothing new: answered after %v, want the %v timeout", took, pollTimeout)
 	}
 	if c, _ := strconv.ParseUint(quiet.Cursor, 10, 64); c < mustUint(t, a.Cursor) {
 		t.Fatalf("an empty poll moved the cursor back from %s to %s", a.Cursor, quiet.Cursor)

@@ -11,7 +11,8 @@ import (
 type Message struct {
 	Type string // "snapshot", "update", "remove" or "error"
 	// Cursor is where a client that got this message and everything before
-	// it resumes from (see Hub.Advance); 0 for errors, which carry none.
+	// it resumes from (see Hub.Advance); 0 for errors, and for events the
+	// hub published before it had a cursor: such messages carry none.
 	Cursor uint64
 	// JSON is the message itself. It is shared between subscribers: never
 	// modify it.
@@ -32,7 +33,13 @@ func eventMessage(ev geo.PersonEvent, feature []byte, cursor uint64) Message {
 	return Message{"update", cursor, updateJSON(feature, cursor)}
 }
 
+// appendCursor adds the cursor field; 0 (the hub before the listener's first
+// catch-up) is no cursor, so the field is left out and the client keeps the
+// one it has.
 func appendCursor(b []byte, cursor uint64) []byte {
+	if cursor == 0 {
+		return b
+	}
 	b = append(b, `"cursor":"`...)
 	b = strconv.AppendUint(b, cursor, 10)
 	return append(b, `",`...)
