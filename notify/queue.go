@@ -101,10 +101,11 @@ func (q *queue) pushSnapshot(m Message) {
 	q.entries = append(q.entries, entry{msg: m})
 }
 
-// reset empties the queue. It keeps only small buffers: a connection that
-// goes idle after a burst must not hold on to what the burst needed.
+// reset empties the queue. It keeps a buffer of up to 32 slots (a busy
+// subscriber drains about a dozen messages at a time, and regrowing the
+// buffer each time was GC work), but not what a burst needed.
 func (q *queue) reset() {
-	if cap(q.entries) > 8 {
+	if cap(q.entries) > 32 {
 		q.entries = nil
 	} else {
 		clear(q.entries)
