@@ -57,6 +57,13 @@ func newService(t *testing.T, cfg api.Config) *service {
 	listener := &notify.Listener{ConnConfig: connCfg, Hub: hub, Source: st, Log: log}
 	done := make(chan struct{})
 	go func() { listener.Run(ctx); close(done) }()
+	// Tests that count notifications must not write before the listener
+	// listens: what it missed would only come back by its catch-up read.
+	for deadline := time.Now().Add(10 * time.Second); !listener.Ready(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the listener never became ready")
+		}
+	}
 	streams := api.Streams{
 		WebSocket: &notify.WebSocket{Hub: hub, Source: st, Log: log},
 		Events:    &notify.SSE{Hub: hub, Source: st, Log: log},
