@@ -52,23 +52,12 @@ func TestGridVisitsEverySubscriberAFullScanWould(t *testing.T) {
 			}
 		}
 		got := map[*Subscriber]bool{}
-		h.stamp++
-		visit := func(s *Subscriber) {
-			if got[s] {
+		h.candidatesLocked(ev, prev, seen, func(s *Subscriber) {
+			if _, twice := got[s]; twice {
 				t.Fatalf("event %d: a subscriber visited twice", n)
 			}
 			got[s] = s.wantsLocked(ev, prev, seen)
-		}
-		switch {
-		case ev.Deleted && !seen:
-			for s := range h.subs {
-				visit(s)
-			}
-		case ev.Deleted:
-			h.index.each(prev.point, geo.Point{}, false, h.stamp, visit)
-		default:
-			h.index.each(ev.Point, prev.point, seen, h.stamp, visit)
-		}
+		})
 		h.mu.Unlock()
 		for s := range want {
 			if !got[s] {

@@ -135,18 +135,25 @@ func (h *Hub) publishLocked(ev geo.PersonEvent, feature []byte) (dropped int) {
 			dropped++
 		}
 	}
+	h.candidatesLocked(ev, prev, seen, visit)
+	return dropped
+}
+
+// candidatesLocked calls f once for every subscriber ev may concern: those
+// the grid lists by ev's old and new positions, or everyone for the removal
+// of a person the hub never saw (see wantsLocked).
+func (h *Hub) candidatesLocked(ev geo.PersonEvent, prev personState, seen bool, f func(*Subscriber)) {
 	h.stamp++
 	switch {
-	case ev.Deleted && !seen: // nowhere known: everyone is asked (see wantsLocked)
+	case ev.Deleted && !seen:
 		for s := range h.subs {
-			visit(s)
+			f(s)
 		}
 	case ev.Deleted:
-		h.index.each(prev.point, geo.Point{}, false, h.stamp, visit)
+		h.index.each(prev.point, geo.Point{}, false, h.stamp, f)
 	default:
-		h.index.each(ev.Point, prev.point, seen, h.stamp, visit)
+		h.index.each(ev.Point, prev.point, seen, h.stamp, f)
 	}
-	return dropped
 }
 
 // Subscription is what a client asks for.

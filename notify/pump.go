@@ -3,6 +3,7 @@ package notify
 import (
 	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -34,6 +35,23 @@ type transportConn interface {
 	// goodbye ends the stream once the subscriber is dropped: a last
 	// word to the client if one is due, then closing.
 	goodbye()
+}
+
+// subscribe registers want with hub for transport, with the pump's wake
+// hook. It runs before the connection is taken over: a database that cannot
+// give a snapshot is still an HTTP status (see writeUnavailable) that the
+// client and the load balancer understand. No writer runs until begin.
+func (p *pump) subscribe(r *http.Request, hub *Hub, src Source, want Subscription, transport string) error {
+	p.writing.Store(true)
+	want.Transport = transport
+	want.wake = p.wake
+	sub, err := hub.Subscribe(r.Context(), src, want)
+	if err != nil {
+		p.log.Warn("notify: subscribe", "transport", transport, "err", err)
+		return err
+	}
+	p.sub = sub
+	return nil
 }
 
 // begin lets writers run, and starts one for what was queued while

@@ -46,19 +46,13 @@ func (e *SSE) Serve(w http.ResponseWriter, r *http.Request, want Subscription) {
 	log := e.logger()
 	c := &sseConn{beatEvery: orDefault(e.HeartbeatInterval, 15*time.Second), closed: func() { e.open.Add(-1) }}
 	c.pump = pump{log: log, writeTimeout: orDefault(e.WriteTimeout, 10*time.Second), transport: c}
-	c.writing.Store(true) // no writer until the head is out
-	want.Transport = "sse"
-	want.wake = c.wake
-	sub, err := e.Hub.Subscribe(r.Context(), e.Source, want)
-	if err != nil {
-		log.Warn("notify: sse subscribe", "err", err)
+	if c.subscribe(r, e.Hub, e.Source, want, "sse") != nil {
 		writeUnavailable(w)
 		return
 	}
-	c.sub = sub
 	raw, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		sub.Close()
+		c.sub.Close()
 		log.Warn("notify: sse needs an HTTP/1.1 connection", "err", err)
 		writeUnavailable(w)
 		return
@@ -66,7 +60,7 @@ func (e *SSE) Serve(w http.ResponseWriter, r *http.Request, want Subscription) {
 	c.raw = raw
 	head := net.Buffers{[]byte(sseHead)}
 	if err := c.write(&head); err != nil {
-		sub.Close()
+		c.sub.Close()
 		raw.Close()
 		return
 	}

@@ -47,22 +47,14 @@ func (ws *WebSocket) Serve(w http.ResponseWriter, r *http.Request, want Subscrip
 		closed:    func() { ws.open.Add(-1) },
 	}
 	c.pump = pump{log: log, writeTimeout: orDefault(ws.WriteTimeout, 10*time.Second), transport: c}
-	c.writing.Store(true) // no writer until the connection is upgraded
-	want.Transport = "websocket"
-	want.wake = c.wake
-	// Subscribe before upgrading: a database that cannot give a snapshot
-	// is still an HTTP status the client and load balancer understand.
-	sub, err := ws.Hub.Subscribe(r.Context(), ws.Source, want)
-	if err != nil {
-		log.Warn("notify: websocket subscribe", "err", err)
+	if c.subscribe(r, ws.Hub, ws.Source, want, "websocket") != nil {
 		writeUnavailable(w)
 		return
 	}
-	c.sub = sub
 	h := &hijacker{ResponseWriter: w}
 	conn, err := ws.upgrader.Upgrade(h, r, nil)
 	if err != nil {
-		sub.Close()
+		c.sub.Close()
 		return // Upgrade has answered with an HTTP error
 	}
 	c.conn, c.raw, c.br = conn, h.raw, h.br
