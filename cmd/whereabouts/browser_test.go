@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,5 +202,54 @@ func TestMapPageFallsBackWhenWebSocketsAreBlocked(t *testing.T) {
 					`whereabouts.people().some(p => p.id === %d && p.lat === %g && p.version === %d)`, id, lat, i+2))
 			}
 		})
+	}
+}
+
+// recordSockets wraps the page's WebSocket so a test can see the URLs it
+// opened and drop its connections, as a flaky network would.
+const recordSockets = `(() => {
+	const Native = window.WebSocket;
+	window.__sockets = [];
+	window.__socketURLs = [];
+	window.WebSocket = class extends Native {
+		constructor(url, protocols) {
+			super(url, protocols);
+			window.__sockets.push(this);
+			window.__socketURLs.push(String(url));
+		}
+	};
+})();`
+
+// A page whose stream drops reconnects with the cursor of the last message
+// it got, so what moved meanwhile arrives as updates, not a new snapshot.
+func TestMapPageResumesByCursorAfterADrop(t *testing.T) {
+	url, _, _ := startServe(t, map[string]string{"WHEREABOUTS_ADMIN_TOKEN": "admin-secret"},
+		"-database-url", pgtest.NewDB(t), "-tile-url", "none")
+	id, token := createPerson(t, url, "admin-secret", "Ada")
+	move(t, url, token, id, 52.37, 4.89)
+	ctx := browser(t)
+	err := chromedp.Do(ctx,
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument,
+				page.AddScriptToEvaluateOnNewDocumentParams{Source: recordSockets})
+			return err
+		}),
+		chromedp.Navigate(url+"/#token="+token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the stream to go live", `window.whereabouts && whereabouts.status === "live"`)
+	move(t, url, token, id, 52.38, 4.89)
+	waitFor(t, ctx, "the first move", fmt.Sprintf(`whereabouts.people().some(p => p.id === %d && p.version === 2)`, id))
+
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__sockets.forEach(s => s.close()), true`)); err != nil {
+		t.Fatal(err)
+	}
+	move(t, url, token, id, 52.39, 4.89) // while the page is away
+	waitFor(t, ctx, "the page to reconnect", `window.__socketURLs.length === 2 && whereabouts.status === "live"`)
+	waitFor(t, ctx, "the move made while away", fmt.Sprintf(`whereabouts.people().some(p => p.id === %d && p.version === 3 && p.lat === 52.39)`, id))
+	second, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.__socketURLs[1]`))
+	if err != nil || !strings.Contains(second, "cursor=") {
+		t.Fatalf("the page reconnected to %q (%v), want a URL with its cursor", second, err)
 	}
 }
