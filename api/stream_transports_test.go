@@ -90,6 +90,9 @@ func TestStreamCursorFromElsewhereGetsASnapshotSayingSo(t *testing.T) {
 	if len(a.Messages) != 1 || a.Messages[0].Type != "snapshot" || a.Messages[0].Reason != "cursor_expired" {
 		t.Fatalf("poll: %+v, want a snapshot with reason cursor_expired", a)
 	}
+	if a.Cursor != a.Messages[0].Cursor {
+		t.Fatalf("poll answered cursor %s with a snapshot at %s: the next poll would ask with a cursor from elsewhere again", a.Cursor, a.Messages[0].Cursor)
+	}
 	for _, transport := range []string{"websocket", "sse"} {
 		c := openStream(t, s, transport, "", foreign)
 		if m := c.next(t); m.Type != "snapshot" || m.Reason != "cursor_expired" || len(m.Features) != 1 {

@@ -50,7 +50,9 @@ func (p *Poll) Serve(w http.ResponseWriter, r *http.Request, want Subscription) 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Write(pollAnswer(max(want.Cursor, sub.Cursor()), msgs))
+	// Not the cursor asked with: one the server no longer keeps (or from
+	// another database) was answered with a snapshot, whose cursor counts.
+	w.Write(pollAnswer(sub.Cursor(), msgs))
 }
 
 func pollAnswer(cursor uint64, msgs []Message) []byte {
