@@ -37,12 +37,17 @@ function connect(token, onMessage, onStatus) {
         delays.reset();
         onStatus('live', kinds[kind]);
       },
+      // A snapshot's cursor replaces the one held (which may have been too
+      // old, or from another database); any other may only move it on.
       message(m) {
-        if (typeof m.cursor === 'string') this.advance(m.cursor);
+        if (typeof m.cursor === 'string') {
+          if (m.type === 'snapshot') this.resumeAt(m.cursor);
+          else if (later(m.cursor, cursor)) cursor = m.cursor;
+        }
         onMessage(m);
       },
-      advance(next) {
-        if (later(next, cursor)) cursor = next;
+      resumeAt(next) {
+        cursor = next;
       },
       failed() {
         stopAttempt = null;
@@ -88,7 +93,7 @@ function connect(token, onMessage, onStatus) {
 }
 
 // Each transport opens one connection (or poll loop) and calls opened once,
-// message per message (advance when it learns a cursor otherwise), and failed
+// message per message (resumeAt when it learns a cursor otherwise), and failed
 // once when it ends; it returns a function that stops it without calling
 // failed.
 const transports = {
@@ -172,7 +177,7 @@ const transports = {
         }
         if (typeof answer.cursor === 'string') {
           cursor = answer.cursor;
-          on.advance(cursor);
+          on.resumeAt(cursor);
         }
       }
     })();
