@@ -27,16 +27,14 @@ func (s *Subscriber) setFilter(ctx context.Context, src Source, f geo.Filter, cu
 	if err != nil {
 		return err
 	}
-	// Scoped out of everyone asked for: an empty snapshot says so.
-	snap := s.decodeSnapshot(nil, s.hub.Cursor(), "")
-	if !m.none {
-		snap, err = s.read(ctx, src, m, sf, cursor)
-		if err != nil {
-			s.hub.mu.Lock()
-			s.hub.dropLocked(s, err)
-			s.hub.mu.Unlock()
-			return err
-		}
+	var snap snapshot
+	if m.none { // scoped out of everyone asked for: an empty snapshot says so
+		snap = s.decodeSnapshot(nil, s.hub.Cursor(), "")
+	} else if snap, err = s.read(ctx, src, m, sf, cursor); err != nil {
+		s.hub.mu.Lock()
+		s.hub.dropLocked(s, err)
+		s.hub.mu.Unlock()
+		return err
 	}
 	if !s.install(gen, snap) {
 		s.hub.logDropped(1)
