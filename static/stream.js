@@ -28,6 +28,10 @@ function connect(token, onMessage, onStatus) {
   let timer = 0;
   let closed = false;
 
+  function resumeAt(next) {
+    cursor = next;
+  }
+
   function attempt() {
     timer = 0;
     let opened = false;
@@ -41,14 +45,12 @@ function connect(token, onMessage, onStatus) {
       // old, or from another database); any other may only move it on.
       message(m) {
         if (typeof m.cursor === 'string') {
-          if (m.type === 'snapshot') this.resumeAt(m.cursor);
+          if (m.type === 'snapshot') resumeAt(m.cursor);
           else if (later(m.cursor, cursor)) cursor = m.cursor;
         }
         onMessage(m);
       },
-      resumeAt(next) {
-        cursor = next;
-      },
+      resumeAt,
       failed() {
         stopAttempt = null;
         if (closed) return;
@@ -58,11 +60,12 @@ function connect(token, onMessage, onStatus) {
     });
   }
 
-  // A transport that fails before it ever opened while the server answers
-  // plain HTTP is blocked on the way (a proxy, a firewall): use the next.
-  // If the server itself is down, keep the transport and wait.
+  // A transport that fails before it ever opened while the server says it
+  // is ready (database and listener up) is blocked on the way (a proxy, a
+  // firewall): use the next. If the server or its database is down, keep
+  // the transport and wait: it is not to blame.
   async function retry(opened) {
-    if (!opened && kind < kinds.length - 1 && (await serverUp())) {
+    if (!opened && kind < kinds.length - 1 && (await serverReady())) {
       if (closed) return;
       kind++;
       attempt();
@@ -200,9 +203,9 @@ function deliver(data, on) {
   if (message) on.message(message);
 }
 
-async function serverUp() {
+async function serverReady() {
   try {
-    const response = await fetch(new URL('healthz', document.baseURI), { cache: 'no-store' });
+    const response = await fetch(new URL('readyz', document.baseURI), { cache: 'no-store' });
     return response.ok;
   } catch {
     return false;
