@@ -60,7 +60,13 @@ func toError(err error) *Error {
 // not see for server-side failures.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := toError(err)
-	if e.Status >= 500 {
+	switch {
+	case e.Status == http.StatusServiceUnavailable:
+		// The database is away (or not yet up): the outage is the news,
+		// and /readyz and the listener report it; each refused request
+		// is a warning.
+		log.WarnContext(r.Context(), "request refused", "method", r.Method, "path", r.URL.Path, "err", err)
+	case e.Status >= 500:
 		log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, e.Status, map[string]*Error{"error": e})
