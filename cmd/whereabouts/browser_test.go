@@ -157,6 +157,28 @@ func request(t *testing.T, method, url, token, body string, out any) int {
 	return resp.StatusCode
 }
 
+// openPage opens the map signed in with token, after adding scripts that
+// run before the page's own (stand-ins for a network, or recorders).
+func openPage(t *testing.T, url, token string, scripts ...string) context.Context {
+	t.Helper()
+	ctx := browser(t)
+	err := chromedp.Do(ctx,
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			for _, src := range scripts {
+				if _, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument,
+					page.AddScriptToEvaluateOnNewDocumentParams{Source: src}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}),
+		chromedp.Navigate(url+"/#token="+token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
 // blockers stand in for a network that refuses a transport: the browser's
 // constructor exists, but every connection fails before it opens.
 const (
@@ -182,17 +204,7 @@ func TestMapPageFallsBackWhenWebSocketsAreBlocked(t *testing.T) {
 		t.Run(tc.want, func(t *testing.T) {
 			id, token := createPerson(t, url, "admin-secret", "Ada "+tc.want)
 			move(t, url, token, id, 52.3702, 4.8952)
-			ctx := browser(t)
-			err := chromedp.Do(ctx,
-				chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-					_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument,
-						page.AddScriptToEvaluateOnNewDocumentParams{Source: tc.block})
-					return err
-				}),
-				chromedp.Navigate(url+"/#token="+token))
-			if err != nil {
-				t.Fatal(err)
-			}
+			ctx := openPage(t, url, token, tc.block)
 			waitFor(t, ctx, "the stream to go live over "+tc.want, fmt.Sprintf(
 				`window.whereabouts && whereabouts.status === "live" && whereabouts.transport === %q`, tc.want))
 			// Moves arrive over the fallback, not only the first snapshot.
@@ -227,17 +239,7 @@ func TestMapPageResumesByCursorAfterADrop(t *testing.T) {
 		"-database-url", pgtest.NewDB(t), "-tile-url", "none")
 	id, token := createPerson(t, url, "admin-secret", "Ada")
 	move(t, url, token, id, 52.37, 4.89)
-	ctx := browser(t)
-	err := chromedp.Do(ctx,
-		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument,
-				page.AddScriptToEvaluateOnNewDocumentParams{Source: recordSockets})
-			return err
-		}),
-		chromedp.Navigate(url+"/#token="+token))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := openPage(t, url, token, recordSockets)
 	waitFor(t, ctx, "the stream to go live", `window.whereabouts && whereabouts.status === "live"`)
 	move(t, url, token, id, 52.38, 4.89)
 	waitFor(t, ctx, "the first move", fmt.Sprintf(`whereabouts.people().some(p => p.id === %d && p.version === 2)`, id))
@@ -251,5 +253,32 @@ func TestMapPageResumesByCursorAfterADrop(t *testing.T) {
 	second, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.__socketURLs[1]`))
 	if err != nil || !strings.Contains(second, "cursor=") {
 		t.Fatalf("the page reconnected to %q (%v), want a URL with its cursor", second, err)
+	}
+}
+
+// While the server says it is not ready (its database away), a WebSocket
+// that fails is not to blame: the page keeps it and retries, instead of
+// falling back to long-polling for good.
+func TestMapPageKeepsItsWebSocketWhileTheServerIsNotReady(t *testing.T) {
+	url, _, _ := startServe(t, map[string]string{"WHEREABOUTS_ADMIN_TOKEN": "admin-secret"},
+		"-database-url", pgtest.NewDB(t), "-tile-url", "none")
+	_, token := createPerson(t, url, "admin-secret", "Ada")
+	const failingAndNotReady = `window.__wsAttempts = 0;
+	window.WebSocket = class {
+		constructor() {
+			window.__wsAttempts++;
+			setTimeout(() => this.onclose && this.onclose({ code: 1006 }), 20);
+		}
+		close() {}
+	};
+	const nativeFetch = window.fetch;
+	window.fetch = (input, init) => String(input).endsWith('/readyz')
+		? Promise.resolve(new Response('{"error":{"code":"unavailable","message":"down"}}', { status: 503 }))
+		: nativeFetch(input, init);`
+	ctx := openPage(t, url, token, failingAndNotReady)
+	waitFor(t, ctx, "a second WebSocket attempt", `window.__wsAttempts >= 2`)
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`whereabouts.transport + " " + whereabouts.status`))
+	if err != nil || got != "websocket reconnecting" {
+		t.Fatalf("page: %q (%v), want it still on websocket, reconnecting", got, err)
 	}
 }
