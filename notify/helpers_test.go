@@ -175,3 +175,10 @@ func newHub(cfg HubConfig) *Hub {
 	cfg.Log = slog.New(slog.DiscardHandler)
 	return NewHub(cfg)
 }
+
+// subscribers counts the hub's subscribers.
+func subscribers(h *Hub) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}

@@ -202,13 +202,6 @@ func (h *Hub) Subscribe(ctx context.Context, src Source, sub Subscription) (*Sub
 	return s, nil
 }
 
-// Subscribers reports how many subscribers are connected.
-func (h *Hub) Subscribers() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.subs)
-}
-
 // HubStats are the hub's gauges and counters, for metrics.
 type HubStats struct {
 	Subscribers map[string]int // by transport

@@ -150,7 +150,7 @@ func TestHubDropsASlowSubscriberAndKeepsServingTheFastOne(t *testing.T) {
 			if !errors.Is(slow.Err(), ErrTooSlow) {
 				t.Errorf("slow subscriber closed with %v, want ErrTooSlow", slow.Err())
 			}
-			if n := h.Subscribers(); n != 1 {
+			if n := subscribers(h); n != 1 {
 				t.Errorf("hub has %d subscribers, want 1", n)
 			}
 			if msgs := slow.Next(nil); len(msgs) != 0 {

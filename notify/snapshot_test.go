@@ -89,7 +89,7 @@ func TestSnapshotFailureClosesTheSubscriber(t *testing.T) {
 	if _, err := h.Subscribe(context.Background(), src, Subscription{}); err == nil {
 		t.Fatal("Subscribe succeeded without a snapshot")
 	}
-	if n := h.Subscribers(); n != 0 {
+	if n := subscribers(h); n != 0 {
 		t.Errorf("hub kept %d subscribers", n)
 	}
 

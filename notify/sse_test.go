@@ -31,9 +31,9 @@ func TestSSEDropsATooSlowClientAndSaysWhy(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("answer %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	waitFor(t, "the subscriber", func() bool { return h.Subscribers() == 1 })
+	waitFor(t, "the subscriber", func() bool { return subscribers(h) == 1 })
 	var id int64
-	for h.Subscribers() == 1 { // nobody reads meanwhile
+	for subscribers(h) == 1 { // nobody reads meanwhile
 		id++
 		if id > 20_000 {
 			t.Fatal("the slow client was never dropped")

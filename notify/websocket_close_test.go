@@ -36,7 +36,7 @@ func TestWebSocketClosesATooSlowClientAndServesTheOthers(t *testing.T) {
 	}()
 	var id int64
 	var peak int64
-	for e.hub.Subscribers() > 1 {
+	for subscribers(e.hub) > 1 {
 		id++
 		if id > 20_000 {
 			t.Fatal("the slow clients were never dropped")
@@ -96,7 +96,7 @@ func TestWebSocketClosesWhenTheClientLeaves(t *testing.T) {
 	read(t, rude)
 	rude.NetConn().Close()
 	e.waitClosed(t)
-	if n := e.hub.Subscribers(); n != 0 {
+	if n := subscribers(e.hub); n != 0 {
 		t.Errorf("hub still has %d subscribers", n)
 	}
 }
@@ -125,9 +125,9 @@ func TestWebSocketPingsAndDropsSilentClients(t *testing.T) {
 
 	silent := e.dial(t, "", nil, nil) // never reads, so never answers a ping
 	_ = silent
-	waitFor(t, "the silent client to be dropped", func() bool { return e.hub.Subscribers() == 1 })
+	waitFor(t, "the silent client to be dropped", func() bool { return subscribers(e.hub) == 1 })
 	time.Sleep(3 * ws.PongWait)
-	if n := e.hub.Subscribers(); n != 1 {
+	if n := subscribers(e.hub); n != 1 {
 		t.Errorf("hub has %d subscribers, want the live one only", n)
 	}
 	if pings.Load() < 3 {

@@ -15,11 +15,10 @@ import (
 // snapshotTimeout bounds the snapshot read for a subscribe message.
 const snapshotTimeout = 30 * time.Second
 
-// How the reader ended, for the close frame.
+// How the reader ended, for the close frame; zero while it goes on.
 const (
-	readRunning    int32 = iota // zero value: the reader goes on
-	readPeerClosed              // the client sent a close frame
-	readFailed                  // the connection broke or the client broke the protocol
+	readPeerClosed int32 = iota + 1 // the client sent a close frame
+	readFailed                      // the connection broke or the client broke the protocol
 )
 
 // wsConn is one WebSocket client. Its reader goroutine lives as long as the
