@@ -21,9 +21,9 @@ type Metrics struct {
 	commit    prometheus.Histogram
 }
 
-// NewMetrics registers the metrics on reg. The listener and hub are read at
-// scrape time, so they keep their own counters and need no hooks.
-func NewMetrics(reg *prometheus.Registry, listener *notify.Listener, hub *notify.Hub) *Metrics {
+// NewMetrics registers the metrics on reg. The listener, hub and streams are
+// read at scrape time, so they keep their own counters and need no hooks.
+func NewMetrics(reg *prometheus.Registry, listener *notify.Listener, hub *notify.Hub, streams Streams) *Metrics {
 	m := &Metrics{
 		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -66,8 +66,21 @@ func NewMetrics(reg *prometheus.Registry, listener *notify.Listener, hub *notify
 		stat("whereabouts_listener_resync_changes_total", "Changes read by resyncs.",
 			func(s notify.ListenerStats) int64 { return s.Resynced }),
 		hubCollector{hub},
+		connections("websocket", streams.WebSocket.Open),
+		connections("sse", streams.Events.Open),
 	)
 	return m
+}
+
+// connections exposes a transport's open connections. They outlive the
+// subscriber by the goodbye (up to the write timeout), so more connections
+// than subscribers means clients that are slow to leave.
+func connections(transport string, open func() int64) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "whereabouts_stream_connections",
+		Help:        "Open WebSocket and SSE connections, including those closing.",
+		ConstLabels: prometheus.Labels{"transport": transport},
+	}, func() float64 { return float64(open()) })
 }
 
 // hubCollector reads the hub's stats once per scrape.

@@ -48,6 +48,11 @@ func TestMetricsCountWritesRequestsAndTheListener(t *testing.T) {
 		t.Fatalf("batch: %d %s", r.status, r.body)
 	}
 
+	sse := openSSE(t, s.url+"/api/v1/events?access_token="+adminToken, "")
+	if m := sse.next(t); m.Type != "snapshot" {
+		t.Fatalf("SSE opened with %+v", m)
+	}
+
 	// The listener hears the commits asynchronously: poll.
 	var text string
 	deadline := time.Now().Add(5 * time.Second)
@@ -68,6 +73,8 @@ func TestMetricsCountWritesRequestsAndTheListener(t *testing.T) {
 		`whereabouts_positions_total{reason="invalid_location",result="rejected"}`:    "2",
 		`whereabouts_listener_ready`:                                                                           "1",
 		`whereabouts_stream_subscribers{transport="websocket"}`:                                                "0",
+		`whereabouts_stream_connections{transport="sse"}`:                                                      "1",
+		`whereabouts_stream_subscribers{transport="sse"}`:                                                      "1",
 		`whereabouts_notification_decode_failures_total`:                                                       "0",
 		`whereabouts_listener_reconnects_total`:                                                                "0",
 		`whereabouts_http_request_duration_seconds_count{code="2xx",route="PUT /api/v1/people/{id}/location"}`: "1",
