@@ -60,7 +60,7 @@ func (rep report) writeFanout(w io.Writer) {
 	}
 	o := rep.Opts
 	fmt.Fprintf(w, "\n### Fan-out\n\n%s\n", markdownTable(fanoutHeader, rows))
-	fmt.Fprintf(w, "- How: per row a fresh server; N subscribers on loopback (16 dialers; each reads its snapshot first) to `/api/v1/stream` (ws) or `/api/v1/events` (sse) with `?access_token=` (admin) and, for bbox rows, `bbox=` a random box of a tenth of the city's area. "+
+	fmt.Fprintf(w, "- How: per row a fresh server; N subscribers on loopback ("+fmt.Sprint(dialers)+" dialers; each reads its snapshot first) to `/api/v1/stream` (ws) or `/api/v1/events` (sse) with `?access_token=` (admin) and, for bbox rows, `bbox=` a random box of a tenth of the city's area. "+
 		"Then a writer in the bench posts the asked rate as `POST /api/v1/locations` batches, one every %s (%d in flight at most, keep-alive), each person walking up to %.0f m per move, round-robin over the %s seeded people; %s warm-up, then a %s window. "+
 		"Subscribers read frames on one goroutine per connection with a plain TCP client and a byte scan for id and version (no JSON decoding).\n",
 		fanoutTick, fanoutSenders, walkStep, grouped(float64(o.People)), warmupFor(o.FanoutDuration), o.FanoutDuration)

@@ -183,29 +183,9 @@ func (b *bench) openSubs(ctx context.Context, sc fanoutScenario, tr string, peop
 	if err := subs[0].open(ctx, tr, addr, epoch); err != nil {
 		return nil, err
 	}
-	var next atomic.Int64
-	next.Store(1)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(subs) {
-					return
-				}
-				if err := subs[i].open(ctx, tr, addr, epoch); err != nil {
-					mu.Lock()
-					res.Failed++
-					if res.FirstErr == "" {
-						res.FirstErr = err.Error()
-					}
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	wg.Wait()
+	res.Failed, res.FirstErr = dialAll(ctx, 1, len(subs), func(i int) error {
+		return subs[i].open(ctx, tr, addr, epoch)
+	})
 	res.ConnectTime = time.Since(began)
 	res.SnapshotBytes = subs[0].snapshot
 	open := subs[:0]

@@ -116,7 +116,7 @@ func (b *bench) idleRun(ctx context.Context) (row, idleResult, error) {
 	return r, res, nil
 }
 
-// openIdle fills conns with open streams, a few dials at a time; each has
+// openIdle fills conns with open streams, dialers at a time; each has
 // read its first message (the snapshot) and is then left alone. It returns
 // how many opened, how many failed, the first error and the size of a
 // snapshot.
@@ -125,30 +125,18 @@ func openIdle(ctx context.Context, url string, conns []*websocket.Conn) (opened,
 		ReadBufferSize: 256, WriteBufferSize: 256, WriteBufferPool: &sync.Pool{},
 		HandshakeTimeout: 10 * time.Second,
 	}
-	var next, nOpen, nFailed, size atomic.Int64
-	var once sync.Once
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(conns) {
-					return
-				}
-				c, n, err := dialIdle(ctx, &d, url)
-				if err != nil {
-					nFailed.Add(1)
-					once.Do(func() { firstErr = err.Error() })
-					continue
-				}
-				conns[i] = c
-				size.Store(int64(n))
-				nOpen.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	return int(nOpen.Load()), int(nFailed.Load()), firstErr, int(size.Load())
+	var nOpen, size atomic.Int64
+	failed, firstErr = dialAll(ctx, 0, len(conns), func(i int) error {
+		c, n, err := dialIdle(ctx, &d, url)
+		if err != nil {
+			return err
+		}
+		conns[i] = c
+		size.Store(int64(n))
+		nOpen.Add(1)
+		return nil
+	})
+	return int(nOpen.Load()), failed, firstErr, int(size.Load())
 }
 
 func dialIdle(ctx context.Context, d *websocket.Dialer, url string) (*websocket.Conn, int, error) {

@@ -225,7 +225,7 @@ func (r idleResult) write(w io.Writer) {
 	if r.Subscribers >= 0 {
 		counted = grouped(float64(r.Subscribers))
 	}
-	fmt.Fprintf(w, "- Idle memory: %s bytes (%.2f KiB) of server RSS per idle WebSocket subscriber, target ≤ 8 KB. How: a fresh server; its VmRSS (/proc/<pid>/status) %.1f MiB before; %s of %s WebSocket connections opened on loopback to `/api/v1/stream?ids=1` (16 dialers, %s; each read its %d-byte snapshot, then no reads or writes, no goroutine per connection in the bench); after %s silent, VmRSS %.1f MiB; (after − before) / opened. The server counted %s subscribers (whereabouts_stream_subscribers); its goroutine count is not exported. No GC forced. RLIMIT_NOFILE %d for the bench and the server.\n",
+	fmt.Fprintf(w, "- Idle memory: %s bytes (%.2f KiB) of server RSS per idle WebSocket subscriber, target ≤ 8 KB. How: a fresh server; its VmRSS (/proc/<pid>/status) %.1f MiB before; %s of %s WebSocket connections opened on loopback to `/api/v1/stream?ids=1` ("+fmt.Sprint(dialers)+" dialers, %s; each read its %d-byte snapshot, then no reads or writes, no goroutine per connection in the bench); after %s silent, VmRSS %.1f MiB; (after − before) / opened. The server counted %s subscribers (whereabouts_stream_subscribers); its goroutine count is not exported. No GC forced. RLIMIT_NOFILE %d for the bench and the server.\n",
 		grouped(r.perSubscriber()), r.perSubscriber()/1024, float64(r.Before)/(1<<20),
 		grouped(float64(r.Opened)), grouped(float64(r.Wanted)), r.OpenTime.Round(time.Millisecond), r.SnapshotBytes,
 		idleWait, float64(r.After)/(1<<20), counted, r.FDLimit)
