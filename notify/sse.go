@@ -2,6 +2,7 @@ package notify
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -54,7 +55,9 @@ func (e *SSE) Serve(w http.ResponseWriter, r *http.Request, want Subscription) {
 	if err != nil {
 		c.sub.Close()
 		log.Warn("notify: sse needs an HTTP/1.1 connection", "err", err)
-		writeUnavailable(w)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusHTTPVersionNotSupported)
+		io.WriteString(w, `{"error":{"code":"http_version_not_supported","message":"server-sent events are served over HTTP/1.1; use the WebSocket or long-polling"}}`+"\n")
 		return
 	}
 	c.raw = raw
