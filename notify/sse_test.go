@@ -2,6 +2,7 @@ package notify
 
 import (
 	"bufio"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -56,5 +57,31 @@ func TestSSEDropsATooSlowClientAndSaysWhy(t *testing.T) {
 	}
 	if !strings.Contains(last, `"code":"too_slow"`) {
 		t.Fatalf("the stream ended after %d events without a too_slow error event (last error %q)", id, last)
+	}
+}
+
+// Over HTTP/2 the connection cannot be taken over: the client is told so,
+// and the subscription is not left behind.
+func TestSSEOverHTTP2AnswersWithAClearError(t *testing.T) {
+	h := newHub(HubConfig{})
+	sse := &SSE{Hub: h, Source: newFakeSource(), Log: slog.New(slog.DiscardHandler)}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sse.Serve(w, r, Subscription{})
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.ProtoMajor != 2 || resp.StatusCode != http.StatusHTTPVersionNotSupported ||
+		!strings.Contains(string(body), `"code":"http_version_not_supported"`) {
+		t.Fatalf("HTTP/%d %d %s", resp.ProtoMajor, resp.StatusCode, body)
+	}
+	if n := subscribers(h); n != 0 {
+		t.Errorf("%d subscribers left behind", n)
 	}
 }
