@@ -32,7 +32,6 @@ func TestDatabaseOutageIsReportedAndHealed(t *testing.T) {
 	for i := range 4 {
 		c := &streamClient{t: t, url: url, sse: i%2 == 1, versions: map[int64]int64{}}
 		c.dial()
-		defer c.stop()
 		clients = append(clients, c)
 	}
 

@@ -69,7 +69,6 @@ func TestServeThroughPgBouncerInTransactionMode(t *testing.T) {
 
 	stream := &streamClient{t: t, url: base, versions: map[int64]int64{}}
 	stream.dial()
-	defer stream.stop()
 	const people, puts = 6, 5
 	ids := make([]int64, people)
 	tokens := make([]string, people)

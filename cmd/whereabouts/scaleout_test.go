@@ -80,7 +80,8 @@ func startNginx(t *testing.T, backends ...string) string {
 
 // streamClient keeps its own picture of everyone from stream messages, as
 // the map page does, and when its connection ends reconnects with the last
-// cursor it got, over a WebSocket or Server-Sent Events.
+// cursor it got, over a WebSocket or Server-Sent Events. Its connections
+// close when the test ends.
 type streamClient struct {
 	t         *testing.T
 	url       string
@@ -107,6 +108,7 @@ func (c *streamClient) dial() {
 			c.t.Fatalf("dial through nginx: %v", err)
 		}
 		c.stop = func() { conn.Close() }
+		c.t.Cleanup(c.stop)
 		go func(msgs chan<- []byte) {
 			defer close(msgs)
 			for {
@@ -130,6 +132,7 @@ func (c *streamClient) dial() {
 		c.t.Fatalf("events through nginx: %v %v", err, resp)
 	}
 	c.stop = cancel
+	c.t.Cleanup(cancel)
 	go func(msgs chan<- []byte) {
 		defer close(msgs)
 		defer resp.Body.Close()
@@ -220,7 +223,6 @@ func TestTwoInstancesBehindNginxShareMovesAndSurviveLosingOne(t *testing.T) {
 		// Kinds in pairs: nginx alternates instances, so each kind lands on both.
 		clients[i] = &streamClient{t: t, url: front, sse: i/2%2 == 1, versions: map[int64]int64{}}
 		clients[i].dial()
-		defer clients[i].stop()
 	}
 	move(t, a, token, id, 52.37, 4.89) // written through A
 	for _, c := range clients {
