@@ -30,18 +30,6 @@ type Result struct {
 	Feature   []byte // the person's Feature after this fix, when Moved (group commit and UpdateLocation only)
 }
 
-// fixKey identifies a fix for deduplication, at the database's microsecond
-// precision.
-type fixKey struct {
-	person   int64
-	micros   int64
-	lon, lat float64
-}
-
-func keyOf(u Update) fixKey {
-	return fixKey{u.PersonID, u.Position.RecordedAt.UnixMicro(), u.Position.Lon, u.Position.Lat}
-}
-
 // columns holds a batch as parallel arrays for set-based SQL via unnest.
 type columns struct {
 	ids                     []int64
@@ -73,34 +61,37 @@ const unnestInput = `unnest($1::bigint[], $2::float8[], $3::float8[], $4::timest
 	$5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::text[])
 	AS u(person_id, lon, lat, recorded_at, accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag)`
 
-// insertHistory skips fixes already stored (a client resending a batch) and
-// returns the keys of those it inserted.
-const insertHistory = `INSERT INTO location_history
-	(person_id, loc, recorded_at, accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag)
-SELECT person_id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, recorded_at,
-	accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag
-FROM ` + unnestInput + `
-WHERE EXISTS (SELECT 1 FROM person p WHERE p.id = u.person_id)
-ON CONFLICT DO NOTHING
-RETURNING person_id, recorded_at, ST_X(loc::geometry), ST_Y(loc::geometry)`
-
-// moveLive moves each person forward only: a fix older than the live one
-// stays in history alone. Each row's change bumps version and fires the
-// notify trigger.
-const moveLive = `UPDATE person p SET
-	loc = ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)::geography,
-	recorded_at = u.recorded_at, updated_at = now(), seen_at = now(), version = p.version + 1,
-	accuracy_m = u.accuracy_m, speed_mps = u.speed_mps, heading_deg = u.heading_deg,
-	altitude_m = u.altitude_m, battery = u.battery
-FROM ` + unnestInput + `
-WHERE p.id = u.person_id AND (p.recorded_at IS NULL OR p.recorded_at <= u.recorded_at)
-RETURNING p.id, `
+// moveRound stores one round of fixes (at most one a person) and moves the
+// live positions, in one statement: the history insert skips fixes already
+// stored (a client resending a batch) and people that do not exist; each
+// new, unflagged fix then moves its person forward only (a fix older than
+// the live one stays in history alone), which bumps version and fires the
+// notify trigger. It answers one row per fix it stored.
+const moveRound = `WITH ins AS (
+	INSERT INTO location_history
+		(person_id, loc, recorded_at, accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag)
+	SELECT person_id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, recorded_at,
+		accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag
+	FROM ` + unnestInput + `
+	WHERE EXISTS (SELECT 1 FROM person p WHERE p.id = u.person_id)
+	ON CONFLICT DO NOTHING
+	RETURNING *),
+mv AS (
+	UPDATE person p SET loc = ins.loc,
+		recorded_at = ins.recorded_at, updated_at = now(), seen_at = now(), version = p.version + 1,
+		accuracy_m = ins.accuracy_m, speed_mps = ins.speed_mps, heading_deg = ins.heading_deg,
+		altitude_m = ins.altitude_m, battery = ins.battery
+	FROM ins
+	WHERE p.id = ins.person_id AND ins.flag IS NULL
+		AND (p.recorded_at IS NULL OR p.recorded_at <= ins.recorded_at)
+	RETURNING p.id, %s AS feature)
+SELECT ins.person_id, mv.id IS NOT NULL, mv.feature FROM ins LEFT JOIN mv ON mv.id = ins.person_id`
 
 // What a move returns: the Feature costs a JSON build per row, so only
 // callers that answer with it (a single PUT) ask for it.
-const (
-	returnFeature = moveLive + "person_feature(p)::text"
-	returnNothing = moveLive + "NULL::text"
+var (
+	returnFeature = fmt.Sprintf(moveRound, "person_feature(p)::text")
+	returnNothing = fmt.Sprintf(moveRound, "NULL::text")
 )
 
 // UpdateLocations applies a batch in one transaction: every new fix of a
@@ -112,10 +103,10 @@ func (s *Store) UpdateLocations(ctx context.Context, ups []Update) ([]Result, er
 	return s.update(ctx, ups, returnNothing)
 }
 
-// update runs the batch's transaction in two round trips, because on a
-// busy 2-core machine a round trip (two context switches and a wake-up of
-// the backend) costs as much as the SQL: first BEGIN, the row locks and the
-// history insert; then the moves, the last-seen stamp and COMMIT.
+// update runs the batch's transaction in one round trip, because on a busy
+// 2-core machine a round trip (two context switches and a wake-up of the
+// backend) costs as much as the SQL: BEGIN, the row locks, one statement a
+// round, the last-seen stamp and COMMIT go out as one pipeline.
 func (s *Store) update(ctx context.Context, ups []Update, move string) ([]Result, error) {
 	results := make([]Result, len(ups))
 	conn, err := s.pool.Acquire(ctx)
@@ -135,111 +126,38 @@ func (s *Store) update(ctx context.Context, ups []Update, move string) ([]Result
 }
 
 func pipeline(ctx context.Context, conn *pgx.Conn, ups []Update, move string, results []Result) error {
-	var all columns
-	for _, u := range ups {
-		all.add(u)
+	ids := make([]int64, len(ups))
+	for i, u := range ups {
+		ids[i] = u.PersonID
 	}
-	ids := slices.Clone(all.ids)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	first := &pgx.Batch{}
-	first.Queue("BEGIN")
-	first.Queue(lockPeople, ids)
-	first.Queue(insertHistory, all.args()...)
-	br := conn.SendBatch(ctx, first)
-	known, inserted, err := readFirst(br)
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	for i, u := range ups {
-		if !known[u.PersonID] {
-			results[i].Err = fmt.Errorf("person %d: %w", u.PersonID, ErrNotFound)
-		}
-	}
-	rounds, roundIdx := planRounds(ups, results, inserted)
-	second := &pgx.Batch{}
+	rounds, roundIdx := planRounds(ups)
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(lockPeople, ids)
 	for r := range rounds {
-		second.Queue(move, rounds[r].args()...)
+		b.Queue(move, rounds[r].args()...)
 	}
-	second.Queue(markSeen, ids)
-	second.Queue("COMMIT")
-	br = conn.SendBatch(ctx, second)
-	for r := range rounds {
-		if err = applyRound(br, roundIdx[r], ups, results); err != nil {
-			break
-		}
-	}
-	if err == nil {
-		_, err = br.Exec()
-	}
-	if err == nil {
-		_, err = br.Exec()
-	}
+	b.Queue(markSeen, ids)
+	b.Queue("COMMIT")
+	br := conn.SendBatch(ctx, b)
+	err := readPipeline(br, ups, roundIdx, results)
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
-// readFirst reads the answers to BEGIN, lockPeople and insertHistory: the
-// people that exist, and the keys of the fixes that were new.
-func readFirst(br pgx.BatchResults) (map[int64]bool, map[fixKey]bool, error) {
-	if _, err := br.Exec(); err != nil {
-		return nil, nil, fmt.Errorf("begin: %w", err)
-	}
-	rows, err := br.Query()
-	if err != nil {
-		return nil, nil, fmt.Errorf("lock people: %w", err)
-	}
-	found, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, nil, fmt.Errorf("lock people: %w", err)
-	}
-	known := make(map[int64]bool, len(found))
-	for _, id := range found {
-		known[id] = true
-	}
-	rows, err = br.Query()
-	if err != nil {
-		return nil, nil, fmt.Errorf("insert history: %w", err)
-	}
-	inserted := map[fixKey]bool{}
-	var k fixKey
-	var at time.Time
-	_, err = pgx.ForEachRow(rows, []any{&k.person, &at, &k.lon, &k.lat}, func() error {
-		k.micros = at.UnixMicro()
-		inserted[k] = true
-		return nil
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("insert history: %w", err)
-	}
-	return known, inserted, nil
-}
-
-// planRounds groups the fixes that may move a marker (new, unflagged) into
-// rounds: round k holds the k-th such fix of each person, so one set-based
-// statement per round keeps each person's fixes in arrival order.
-func planRounds(ups []Update, results []Result, inserted map[fixKey]bool) ([]columns, [][]int) {
+// planRounds groups the fixes into rounds: round k holds the k-th fix of
+// each person, so one set-based statement per round keeps each person's
+// fixes in arrival order (two fixes of one person are two moves, and a
+// second copy of a fix finds the first already stored).
+func planRounds(ups []Update) ([]columns, [][]int) {
 	var rounds []columns
 	var roundIdx [][]int
-	seen := map[int64]int{}
+	seen := make(map[int64]int, len(ups))
 	for i, u := range ups {
-		if results[i].Err != nil {
-			continue
-		}
-		k := keyOf(u)
-		if !inserted[k] {
-			results[i].Duplicate = true
-			continue
-		}
-		delete(inserted, k) // a second copy in the same batch is a duplicate too
-		if u.Flag != "" {
-			continue
-		}
 		r := seen[u.PersonID]
 		seen[u.PersonID]++
 		if r == len(rounds) {
@@ -251,6 +169,75 @@ func planRounds(ups []Update, results []Result, inserted map[fixKey]bool) ([]col
 	return rounds, roundIdx
 }
 
+// readPipeline reads the answers in the order they were queued.
+func readPipeline(br pgx.BatchResults, ups []Update, roundIdx [][]int, results []Result) error {
+	if _, err := br.Exec(); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return fmt.Errorf("lock people: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("lock people: %w", err)
+	}
+	known := make(map[int64]bool, len(found))
+	for _, id := range found {
+		known[id] = true
+	}
+	for _, idx := range roundIdx {
+		if err := readRound(br, idx, ups, known, results); err != nil {
+			return err
+		}
+	}
+	if _, err := br.Exec(); err != nil {
+		return fmt.Errorf("mark seen: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// readRound reads one round (at most one fix per person): a stored fix
+// answers a row, a resent one does not.
+func readRound(br pgx.BatchResults, idx []int, ups []Update, known map[int64]bool, results []Result) error {
+	rows, err := br.Query()
+	if err != nil {
+		return fmt.Errorf("store fixes: %w", err)
+	}
+	type outcome struct {
+		moved   bool
+		feature []byte
+	}
+	stored := make(map[int64]outcome, len(idx))
+	var id int64
+	var o outcome
+	var feature []byte
+	_, err = pgx.ForEachRow(rows, []any{&id, &o.moved, &feature}, func() error {
+		o.feature = slices.Clone(feature) // nil when not asked for
+		stored[id] = o
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store fixes: %w", err)
+	}
+	for _, i := range idx {
+		p := ups[i].PersonID
+		o, ok := stored[p]
+		switch {
+		case !known[p]:
+			results[i].Err = fmt.Errorf("person %d: %w", p, ErrNotFound)
+		case !ok:
+			results[i].Duplicate = true
+		default:
+			results[i].Moved, results[i].Feature = o.moved, o.feature
+		}
+	}
+	return nil
+}
+
 // lockPeople locks the batch's people in id order, so concurrent batches
 // touching the same people queue instead of deadlocking; it returns those
 // that exist.
@@ -260,30 +247,6 @@ const lockPeople = "SELECT id FROM person WHERE id = ANY($1) ORDER BY id FOR NO 
 // (older, flagged or resent) were heard from; a move already set seen_at to
 // now(), the transaction's time, so those rows are left alone.
 const markSeen = "UPDATE person SET seen_at = now() WHERE id = ANY($1) AND seen_at IS DISTINCT FROM now()"
-
-// applyRound reads the moves of one round (at most one fix per person).
-func applyRound(br pgx.BatchResults, idx []int, ups []Update, results []Result) error {
-	rows, err := br.Query()
-	if err != nil {
-		return fmt.Errorf("move live position: %w", err)
-	}
-	moved := map[int64][]byte{}
-	var id int64
-	var feature []byte
-	_, err = pgx.ForEachRow(rows, []any{&id, &feature}, func() error {
-		moved[id] = slices.Clone(feature) // nil when not asked for
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("move live position: %w", err)
-	}
-	for _, i := range idx {
-		if f, ok := moved[ups[i].PersonID]; ok {
-			results[i].Moved, results[i].Feature = true, f
-		}
-	}
-	return nil
-}
 
 // UpdateLocation applies one fix and returns the person's Feature after it
 // (unchanged when the fix was older than the live position, flagged or a
