@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -42,8 +43,8 @@ func pointVars(c city) string {
 }
 
 // ingestScript is one PUT .../location: the history insert and the live
-// move of store/locations.go (insertHistory, moveLive) as single-row
-// statements, RETURNING what the server reads back, in one transaction; the
+// move of store/locations.go (moveRound) as single-row statements,
+// RETURNING what the server reads back, in one transaction; the
 // person_notify trigger fires pg_notify as for the server. The transaction
 // is one pipeline (one round trip), as few as any client can do, so the
 // ceiling is not lowered by pgbench's own round trips.
@@ -58,23 +59,56 @@ COMMIT;
 }
 
 // batchScript is one POST /api/v1/locations of size distinct people: the
-// set-based statements of store/locations.go (lockPeople, insertHistory,
-// moveLive over unnest arrays). The arrays are drawn first, outside the
-// transaction: size people from a random start with a fixed stride coprime
-// to people, so they are distinct.
+// transaction store/locations.go sends (lockPeople, one moveRound, markSeen;
+// TestBatchSQLMirrorsStore keeps them equal), with the arrays drawn first,
+// outside the transaction: size people from a random start with a fixed
+// stride coprime to people, so they are distinct; the readings and flags
+// are empty arrays (NULL), as in the server's run.
 func batchScript(people, size int, c city) string {
 	step := stride(people, size)
 	return fmt.Sprintf(`\set off random(0, %[1]d)
-SELECT array_agg(1 + (:off + k * %[2]d) %% %[3]d) AS ids, array_agg(%.6[4]f + (2 * random() - 1) * %.9[5]f) AS lats, array_agg(%.6[6]f + (2 * random() - 1) * %.9[7]f) AS lons FROM generate_series(0, %[8]d) AS k \gset
+SELECT array_agg(1 + (:off + k * %[2]d) %% %[3]d) AS ids, array_agg(%.6[4]f + (2 * random() - 1) * %.9[5]f) AS lats, array_agg(%.6[6]f + (2 * random() - 1) * %.9[7]f) AS lons, array_agg(now()) AS ats, '{}'::float8[] AS nulls, '{}'::text[] AS flags FROM generate_series(0, %[8]d) AS k \gset
 \startpipeline
 BEGIN;
-SELECT id FROM person WHERE id = ANY(:ids::bigint[]) ORDER BY id FOR NO KEY UPDATE;
-INSERT INTO location_history (person_id, loc, recorded_at) SELECT person_id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, now() FROM unnest(:ids::bigint[], :lons::float8[], :lats::float8[]) AS u(person_id, lon, lat) ON CONFLICT DO NOTHING RETURNING person_id, recorded_at, ST_X(loc::geometry), ST_Y(loc::geometry);
-UPDATE person p SET loc = ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)::geography, recorded_at = now(), updated_at = now(), seen_at = now(), version = p.version + 1 FROM unnest(:ids::bigint[], :lons::float8[], :lats::float8[]) AS u(person_id, lon, lat) WHERE p.id = u.person_id AND (p.recorded_at IS NULL OR p.recorded_at <= now()) RETURNING p.id, NULL::text;
-COMMIT;
+`, people-1, step, people, c.Lat, c.DLat, c.Lon, c.DLon, size-1) +
+		normSQL(batchLock) + ";\n" + normSQL(batchRound) + ";\n" + normSQL(batchSeen) + ";\n" + `COMMIT;
 \endpipeline
-`, people-1, step, people, c.Lat, c.DLat, c.Lon, c.DLon, size-1)
+`
 }
+
+// normSQL puts a statement on one line (a pgbench script reads one command
+// a line); tests compare statements with it whatever their indentation.
+func normSQL(s string) string {
+	s = strings.Join(strings.Fields(strings.TrimSuffix(strings.TrimSpace(s), ";")), " ")
+	return strings.NewReplacer("( ", "(", " )", ")").Replace(s)
+}
+
+// The batch transaction's statements, as store/locations.go has them.
+const (
+	batchLock  = "SELECT id FROM person WHERE id = ANY(:ids) ORDER BY id FOR NO KEY UPDATE"
+	batchRound = `WITH ins AS (
+	INSERT INTO location_history
+		(person_id, loc, recorded_at, accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag)
+	SELECT person_id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, recorded_at,
+		accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag
+	FROM unnest(:ids::bigint[], :lons::float8[], :lats::float8[], :ats::timestamptz[],
+	:nulls::float8[], :nulls::float8[], :nulls::float8[], :nulls::float8[], :nulls::float8[], :flags::text[])
+	AS u(person_id, lon, lat, recorded_at, accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag)
+	WHERE EXISTS (SELECT 1 FROM person p WHERE p.id = u.person_id)
+	ON CONFLICT DO NOTHING
+	RETURNING *),
+mv AS (
+	UPDATE person p SET loc = ins.loc,
+		recorded_at = ins.recorded_at, updated_at = now(), seen_at = now(), version = p.version + 1,
+		accuracy_m = ins.accuracy_m, speed_mps = ins.speed_mps, heading_deg = ins.heading_deg,
+		altitude_m = ins.altitude_m, battery = ins.battery
+	FROM ins
+	WHERE p.id = ins.person_id AND ins.flag IS NULL
+		AND (p.recorded_at IS NULL OR p.recorded_at <= ins.recorded_at)
+	RETURNING p.id, NULL::text AS feature)
+SELECT ins.person_id, mv.id IS NOT NULL, mv.feature FROM ins LEFT JOIN mv ON mv.id = ins.person_id`
+	batchSeen = "UPDATE person SET seen_at = now() WHERE id = ANY(:ids) AND seen_at IS DISTINCT FROM now()"
+)
 
 // stride is the smallest step >= people/size that is coprime to people, so
 // size steps from any start visit distinct ids (size <= people).

@@ -123,6 +123,7 @@ func (b *bench) ingestHTTP(ctx context.Context, p *phase) (row, error) {
 	if err != nil {
 		return row{}, err
 	}
+	b.noteGroupSize(ctx, p)
 	r := newRow("single-position ingest: `PUT /api/v1/people/{id}/location`", p.Clients, "req/s", res)
 	r.Ceiling, r.CeilNote = p.PG.TPS, "tps"
 	switch p.Clients {
@@ -134,6 +135,22 @@ func (b *bench) ingestHTTP(ctx context.Context, p *phase) (row, error) {
 		r.judge(r.ratio() >= 6)
 	}
 	return r, nil
+}
+
+// noteGroupSize reports the server's mean group-commit size over its life
+// (warm-up included), which explains most of an ingest row.
+func (b *bench) noteGroupSize(ctx context.Context, p *phase) {
+	url := b.srv.url + "/metrics"
+	sum, err := scrapeGauge(ctx, url, "whereabouts_group_commit_rows_sum")
+	if err == nil {
+		var n float64
+		if n, err = scrapeGauge(ctx, url, "whereabouts_group_commit_rows_count"); err == nil && n > 0 {
+			b.logf("  %.1f fixes per group commit (%.0f transactions)", sum/n, n)
+			b.notes = append(b.notes, fmt.Sprintf("%s: %.1f fixes per group-commit transaction on average", p.name(), sum/n))
+			return
+		}
+	}
+	b.logf("  group-commit size not read: %v", err)
 }
 
 func (b *bench) batchHTTP(ctx context.Context, p *phase) (row, error) {
