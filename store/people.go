@@ -94,7 +94,7 @@ type Device struct {
 func (s *Store) DeviceByToken(ctx context.Context, token string) (Device, error) {
 	var d Device
 	var deviceID *string
-	err := s.pool.QueryRow(ctx, "SELECT id, device_id FROM person WHERE token_hash = $1", HashToken(token)).Scan(&d.PersonID, &deviceID)
+	err := s.pool.QueryRow(ctx, "SELECT person_id, device_id FROM person_key WHERE token_hash = $1", HashToken(token)).Scan(&d.PersonID, &deviceID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Device{}, fmt.Errorf("store: device token: %w", ErrNotFound)
 	}
