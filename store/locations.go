@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -61,19 +62,26 @@ const unnestInput = `unnest($1::bigint[], $2::float8[], $3::float8[], $4::timest
 	$5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::text[])
 	AS u(person_id, lon, lat, recorded_at, accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag)`
 
-// moveRound stores one round of fixes (at most one a person) and moves the
-// live positions, in one statement: the history insert skips fixes already
-// stored (a client resending a batch) and people that do not exist; each
-// new, unflagged fix then moves its person forward only (a fix older than
-// the live one stays in history alone), which bumps version and fires the
-// notify trigger. It answers one row per fix it stored.
-const moveRound = `WITH ins AS (
+// moveRound stores one round of fixes (at most one a person, in person id
+// order) and moves the live positions, in one statement. It locks each
+// person first, in the order given, so that concurrent writers of the same
+// people queue instead of deadlocking, and a person deleted meanwhile gets
+// no history. The history insert skips fixes already stored (a client
+// resending a batch) and unknown people; each new, unflagged fix then moves
+// its person forward only (a fix older than the live one stays in history
+// alone), which bumps version and fires the notify trigger. It answers one
+// row per fix: known, stored, moved and the Feature asked for.
+const moveRound = `WITH fix AS (
+	SELECT u.*, k.id IS NOT NULL AS known
+	FROM ` + unnestInput + `
+	LEFT JOIN LATERAL (SELECT id FROM person WHERE id = u.person_id FOR NO KEY UPDATE) k ON true),
+ins AS (
 	INSERT INTO location_history
 		(person_id, loc, recorded_at, accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag)
 	SELECT person_id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, recorded_at,
 		accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag
-	FROM ` + unnestInput + `
-	WHERE EXISTS (SELECT 1 FROM person p WHERE p.id = u.person_id)
+	FROM fix
+	WHERE known
 	ON CONFLICT DO NOTHING
 	RETURNING *),
 mv AS (
@@ -85,7 +93,8 @@ mv AS (
 	WHERE p.id = ins.person_id AND ins.flag IS NULL
 		AND (p.recorded_at IS NULL OR p.recorded_at <= ins.recorded_at)
 	RETURNING p.id, %s AS feature)
-SELECT ins.person_id, mv.id IS NOT NULL, mv.feature FROM ins LEFT JOIN mv ON mv.id = ins.person_id`
+SELECT fix.person_id, fix.known, ins.person_id IS NOT NULL, mv.id IS NOT NULL, mv.feature
+FROM fix LEFT JOIN ins ON ins.person_id = fix.person_id LEFT JOIN mv ON mv.id = fix.person_id`
 
 // What a move returns: the Feature costs a JSON build per row, so only
 // callers that answer with it (a single PUT) ask for it.
@@ -105,8 +114,8 @@ func (s *Store) UpdateLocations(ctx context.Context, ups []Update) ([]Result, er
 
 // update runs the batch's transaction in one round trip, because on a busy
 // 2-core machine a round trip (two context switches and a wake-up of the
-// backend) costs as much as the SQL: BEGIN, the row locks, one statement a
-// round, the last-seen stamp and COMMIT go out as one pipeline.
+// backend) costs as much as the SQL: BEGIN, one statement a round, the
+// last-seen stamp and COMMIT go out as one pipeline.
 func (s *Store) update(ctx context.Context, ups []Update, move string) ([]Result, error) {
 	results := make([]Result, len(ups))
 	conn, err := s.pool.Acquire(ctx)
@@ -135,7 +144,6 @@ func pipeline(ctx context.Context, conn *pgx.Conn, ups []Update, move string, re
 	rounds, roundIdx := planRounds(ups)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(lockPeople, ids)
 	for r := range rounds {
 		b.Queue(move, rounds[r].args()...)
 	}
@@ -152,19 +160,27 @@ func pipeline(ctx context.Context, conn *pgx.Conn, ups []Update, move string, re
 // planRounds groups the fixes into rounds: round k holds the k-th fix of
 // each person, so one set-based statement per round keeps each person's
 // fixes in arrival order (two fixes of one person are two moves, and a
-// second copy of a fix finds the first already stored).
+// second copy of a fix finds the first already stored). Each round is in
+// person id order, the order moveRound locks in: every person is locked in
+// round 1 (later rounds hold people already locked), so any two
+// transactions lock their common people in the same order.
 func planRounds(ups []Update) ([]columns, [][]int) {
-	var rounds []columns
 	var roundIdx [][]int
 	seen := make(map[int64]int, len(ups))
 	for i, u := range ups {
 		r := seen[u.PersonID]
 		seen[u.PersonID]++
-		if r == len(rounds) {
-			rounds, roundIdx = append(rounds, columns{}), append(roundIdx, nil)
+		if r == len(roundIdx) {
+			roundIdx = append(roundIdx, nil)
 		}
-		rounds[r].add(u)
 		roundIdx[r] = append(roundIdx[r], i)
+	}
+	rounds := make([]columns, len(roundIdx))
+	for r, idx := range roundIdx {
+		slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(ups[a].PersonID, ups[b].PersonID) })
+		for _, i := range idx {
+			rounds[r].add(ups[i])
+		}
 	}
 	return rounds, roundIdx
 }
@@ -174,20 +190,8 @@ func readPipeline(br pgx.BatchResults, ups []Update, roundIdx [][]int, results [
 	if _, err := br.Exec(); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	rows, err := br.Query()
-	if err != nil {
-		return fmt.Errorf("lock people: %w", err)
-	}
-	found, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return fmt.Errorf("lock people: %w", err)
-	}
-	known := make(map[int64]bool, len(found))
-	for _, id := range found {
-		known[id] = true
-	}
 	for _, idx := range roundIdx {
-		if err := readRound(br, idx, ups, known, results); err != nil {
+		if err := readRound(br, idx, ups, results); err != nil {
 			return err
 		}
 	}
@@ -200,24 +204,23 @@ func readPipeline(br pgx.BatchResults, ups []Update, roundIdx [][]int, results [
 	return nil
 }
 
-// readRound reads one round (at most one fix per person): a stored fix
-// answers a row, a resent one does not.
-func readRound(br pgx.BatchResults, idx []int, ups []Update, known map[int64]bool, results []Result) error {
+// readRound reads one round's answer: a row per fix, each person once.
+func readRound(br pgx.BatchResults, idx []int, ups []Update, results []Result) error {
 	rows, err := br.Query()
 	if err != nil {
 		return fmt.Errorf("store fixes: %w", err)
 	}
 	type outcome struct {
-		moved   bool
-		feature []byte
+		known, stored, moved bool
+		feature              []byte
 	}
-	stored := make(map[int64]outcome, len(idx))
+	out := make(map[int64]outcome, len(idx))
 	var id int64
 	var o outcome
 	var feature []byte
-	_, err = pgx.ForEachRow(rows, []any{&id, &o.moved, &feature}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&id, &o.known, &o.stored, &o.moved, &feature}, func() error {
 		o.feature = slices.Clone(feature) // nil when not asked for
-		stored[id] = o
+		out[id] = o
 		return nil
 	})
 	if err != nil {
@@ -225,11 +228,10 @@ func readRound(br pgx.BatchResults, idx []int, ups []Update, known map[int64]boo
 	}
 	for _, i := range idx {
 		p := ups[i].PersonID
-		o, ok := stored[p]
-		switch {
-		case !known[p]:
+		switch o := out[p]; {
+		case !o.known:
 			results[i].Err = fmt.Errorf("person %d: %w", p, ErrNotFound)
-		case !ok:
+		case !o.stored:
 			results[i].Duplicate = true
 		default:
 			results[i].Moved, results[i].Feature = o.moved, o.feature
@@ -237,11 +239,6 @@ func readRound(br pgx.BatchResults, idx []int, ups []Update, known map[int64]boo
 	}
 	return nil
 }
-
-// lockPeople locks the batch's people in id order, so concurrent batches
-// touching the same people queue instead of deadlocking; it returns those
-// that exist.
-const lockPeople = "SELECT id FROM person WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE"
 
 // markSeen records that the devices whose fixes did not move their marker
 // (older, flagged or resent) were heard from; a move already set seen_at to

@@ -4,7 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -348,4 +352,41 @@ func mustPerson(t *testing.T, s *store.Store, id int64) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Batches lock their people in id order whatever order they arrive in, so
+// concurrent batches over the same people queue instead of deadlocking.
+func TestConcurrentBatchesOverTheSamePeopleNeverDeadlock(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	var ids []int64
+	for i := range 40 {
+		ids = append(ids, person(t, s, fmt.Sprintf("P%d", i)))
+	}
+	const writers, batches = 4, 15
+	t0 := time.Now().UTC().Add(-time.Hour)
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*batches)
+	for w := range writers {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			for b := range batches {
+				order := slices.Clone(ids)
+				rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+				ups := make([]store.Update, len(order))
+				for i, id := range order {
+					at := t0.Add(time.Duration(b*writers+w) * time.Second)
+					ups[i] = store.Update{PersonID: id, Position: pos(float64(w), float64(i%80), at)}
+				}
+				if _, err := s.UpdateLocations(ctx, ups); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }

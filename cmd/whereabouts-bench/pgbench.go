@@ -59,19 +59,20 @@ COMMIT;
 }
 
 // batchScript is one POST /api/v1/locations of size distinct people: the
-// transaction store/locations.go sends (lockPeople, one moveRound, markSeen;
+// transaction store/locations.go sends (one moveRound, markSeen;
 // TestBatchSQLMirrorsStore keeps them equal), with the arrays drawn first,
 // outside the transaction: size people from a random start with a fixed
-// stride coprime to people, so they are distinct; the readings and flags
-// are empty arrays (NULL), as in the server's run.
+// stride coprime to people, so they are distinct, in id order as the
+// server sends them; the readings and flags are empty arrays (NULL), as in
+// the server's run.
 func batchScript(people, size int, c city) string {
 	step := stride(people, size)
 	return fmt.Sprintf(`\set off random(0, %[1]d)
-SELECT array_agg(1 + (:off + k * %[2]d) %% %[3]d) AS ids, array_agg(%.6[4]f + (2 * random() - 1) * %.9[5]f) AS lats, array_agg(%.6[6]f + (2 * random() - 1) * %.9[7]f) AS lons, array_agg(now()) AS ats, '{}'::float8[] AS nulls, '{}'::text[] AS flags FROM generate_series(0, %[8]d) AS k \gset
+SELECT array_agg(1 + (:off + k * %[2]d) %% %[3]d ORDER BY (:off + k * %[2]d) %% %[3]d) AS ids, array_agg(%.6[4]f + (2 * random() - 1) * %.9[5]f) AS lats, array_agg(%.6[6]f + (2 * random() - 1) * %.9[7]f) AS lons, array_agg(now()) AS ats, '{}'::float8[] AS nulls, '{}'::text[] AS flags FROM generate_series(0, %[8]d) AS k \gset
 \startpipeline
 BEGIN;
 `, people-1, step, people, c.Lat, c.DLat, c.Lon, c.DLon, size-1) +
-		normSQL(batchLock) + ";\n" + normSQL(batchRound) + ";\n" + normSQL(batchSeen) + ";\n" + `COMMIT;
+		normSQL(batchRound) + ";\n" + normSQL(batchSeen) + ";\n" + `COMMIT;
 \endpipeline
 `
 }
@@ -85,16 +86,19 @@ func normSQL(s string) string {
 
 // The batch transaction's statements, as store/locations.go has them.
 const (
-	batchLock  = "SELECT id FROM person WHERE id = ANY(:ids) ORDER BY id FOR NO KEY UPDATE"
-	batchRound = `WITH ins AS (
+	batchRound = `WITH fix AS (
+	SELECT u.*, k.id IS NOT NULL AS known
+	FROM unnest(:ids::bigint[], :lons::float8[], :lats::float8[], :ats::timestamptz[],
+	:nulls::float8[], :nulls::float8[], :nulls::float8[], :nulls::float8[], :nulls::float8[], :flags::text[])
+	AS u(person_id, lon, lat, recorded_at, accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag)
+	LEFT JOIN LATERAL (SELECT id FROM person WHERE id = u.person_id FOR NO KEY UPDATE) k ON true),
+ins AS (
 	INSERT INTO location_history
 		(person_id, loc, recorded_at, accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag)
 	SELECT person_id, ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography, recorded_at,
 		accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag
-	FROM unnest(:ids::bigint[], :lons::float8[], :lats::float8[], :ats::timestamptz[],
-	:nulls::float8[], :nulls::float8[], :nulls::float8[], :nulls::float8[], :nulls::float8[], :flags::text[])
-	AS u(person_id, lon, lat, recorded_at, accuracy_m, speed_mps, heading_deg, altitude_m, battery, flag)
-	WHERE EXISTS (SELECT 1 FROM person p WHERE p.id = u.person_id)
+	FROM fix
+	WHERE known
 	ON CONFLICT DO NOTHING
 	RETURNING *),
 mv AS (
@@ -106,7 +110,8 @@ mv AS (
 	WHERE p.id = ins.person_id AND ins.flag IS NULL
 		AND (p.recorded_at IS NULL OR p.recorded_at <= ins.recorded_at)
 	RETURNING p.id, NULL::text AS feature)
-SELECT ins.person_id, mv.id IS NOT NULL, mv.feature FROM ins LEFT JOIN mv ON mv.id = ins.person_id`
+SELECT fix.person_id, fix.known, ins.person_id IS NOT NULL, mv.id IS NOT NULL, mv.feature
+FROM fix LEFT JOIN ins ON ins.person_id = fix.person_id LEFT JOIN mv ON mv.id = fix.person_id`
 	batchSeen = "UPDATE person SET seen_at = now() WHERE id = ANY(:ids) AND seen_at IS DISTINCT FROM now()"
 )
 
