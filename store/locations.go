@@ -69,8 +69,11 @@ const unnestInput = `unnest($1::bigint[], $2::float8[], $3::float8[], $4::timest
 // no history. The history insert skips fixes already stored (a client
 // resending a batch) and unknown people; each new, unflagged fix then moves
 // its person forward only (a fix older than the live one stays in history
-// alone), which bumps version and fires the notify trigger. It answers one
-// row per fix: known, stored, moved and the Feature asked for.
+// alone), which bumps version and fires the notify trigger. A device whose
+// fix did not move it (older, flagged or resent) was still heard from: seen
+// stamps it (a move did already, and the two touch different people, as
+// one statement must). It answers one row per fix: known, stored, moved and
+// the Feature asked for.
 const moveRound = `WITH fix AS (
 	SELECT u.*, k.id IS NOT NULL AS known
 	FROM ` + unnestInput + `
@@ -92,7 +95,12 @@ mv AS (
 	FROM ins
 	WHERE p.id = ins.person_id AND ins.flag IS NULL
 		AND (p.recorded_at IS NULL OR p.recorded_at <= ins.recorded_at)
-	RETURNING p.id, %s AS feature)
+	RETURNING p.id, %s AS feature),
+seen AS (
+	UPDATE person p SET seen_at = now()
+	FROM fix
+	WHERE p.id = fix.person_id AND fix.known AND p.seen_at IS DISTINCT FROM now()
+		AND NOT EXISTS (SELECT 1 FROM mv WHERE mv.id = fix.person_id))
 SELECT fix.person_id, fix.known, ins.person_id IS NOT NULL, mv.id IS NOT NULL, mv.feature
 FROM fix LEFT JOIN ins ON ins.person_id = fix.person_id LEFT JOIN mv ON mv.id = fix.person_id`
 
@@ -114,8 +122,8 @@ func (s *Store) UpdateLocations(ctx context.Context, ups []Update) ([]Result, er
 
 // update runs the batch's transaction in one round trip, because on a busy
 // 2-core machine a round trip (two context switches and a wake-up of the
-// backend) costs as much as the SQL: BEGIN, one statement a round, the
-// last-seen stamp and COMMIT go out as one pipeline.
+// backend) costs as much as the SQL: BEGIN, one statement a round and
+// COMMIT go out as one pipeline.
 func (s *Store) update(ctx context.Context, ups []Update, move string) ([]Result, error) {
 	results := make([]Result, len(ups))
 	conn, err := s.pool.Acquire(ctx)
@@ -135,19 +143,12 @@ func (s *Store) update(ctx context.Context, ups []Update, move string) ([]Result
 }
 
 func pipeline(ctx context.Context, conn *pgx.Conn, ups []Update, move string, results []Result) error {
-	ids := make([]int64, len(ups))
-	for i, u := range ups {
-		ids[i] = u.PersonID
-	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
 	rounds, roundIdx := planRounds(ups)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	for r := range rounds {
 		b.Queue(move, rounds[r].args()...)
 	}
-	b.Queue(markSeen, ids)
 	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)
 	err := readPipeline(br, ups, roundIdx, results)
@@ -196,9 +197,6 @@ func readPipeline(br pgx.BatchResults, ups []Update, roundIdx [][]int, results [
 		}
 	}
 	if _, err := br.Exec(); err != nil {
-		return fmt.Errorf("mark seen: %w", err)
-	}
-	if _, err := br.Exec(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
@@ -239,11 +237,6 @@ func readRound(br pgx.BatchResults, idx []int, ups []Update, results []Result) e
 	}
 	return nil
 }
-
-// markSeen records that the devices whose fixes did not move their marker
-// (older, flagged or resent) were heard from; a move already set seen_at to
-// now(), the transaction's time, so those rows are left alone.
-const markSeen = "UPDATE person SET seen_at = now() WHERE id = ANY($1) AND seen_at IS DISTINCT FROM now()"
 
 // UpdateLocation applies one fix and returns the person's Feature after it
 // (unchanged when the fix was older than the live position, flagged or a

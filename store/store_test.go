@@ -123,6 +123,10 @@ func TestOlderFixGoesToHistoryButDoesNotMoveThePerson(t *testing.T) {
 	if got.Geometry.Coordinates[0] != 1 || got.Properties["version"] != 1.0 {
 		t.Fatalf("older fix moved the person: %s", f)
 	}
+	// The device was heard from: last seen moves past the move's time.
+	if seen, moved := got.Properties["last_seen_at"].(string), got.Properties["updated_at"].(string); seen <= moved {
+		t.Fatalf("last_seen_at %s, want after updated_at %s", seen, moved)
+	}
 }
 
 func TestBatchAppliesKnownPeopleInOrderAndReportsUnknown(t *testing.T) {

@@ -94,15 +94,14 @@ func TestNearbySQLMirrorsStore(t *testing.T) {
 
 // TestBatchSQLMirrorsStore does the same for the batch script: the round
 // (lock, history insert and live move in one statement, answering no
-// Feature) and the last-seen stamp of store/locations.go, with the arrays
-// as pgbench variables.
+// Feature, stamping last seen) of store/locations.go, with the arrays as
+// pgbench variables.
 func TestBatchSQLMirrorsStore(t *testing.T) {
 	consts := storeConsts(t, "locations.go")
 	params := strings.NewReplacer("$10", ":flags", "$1", ":ids", "$2", ":lons", "$3", ":lats", "$4", ":ats",
 		"$5", ":nulls", "$6", ":nulls", "$7", ":nulls", "$8", ":nulls", "$9", ":nulls")
 	for _, c := range []struct{ name, arg, script string }{
 		{"moveRound", "NULL::text", batchRound},
-		{"markSeen", "", batchSeen},
 	} {
 		stmt, ok := consts[c.name]
 		if !ok {

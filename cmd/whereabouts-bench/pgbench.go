@@ -59,7 +59,7 @@ COMMIT;
 }
 
 // batchScript is one POST /api/v1/locations of size distinct people: the
-// transaction store/locations.go sends (one moveRound, markSeen;
+// transaction store/locations.go sends (one moveRound;
 // TestBatchSQLMirrorsStore keeps them equal), with the arrays drawn first,
 // outside the transaction: size people from a random start with a fixed
 // stride coprime to people, so they are distinct, in id order as the
@@ -72,7 +72,7 @@ SELECT array_agg(1 + (:off + k * %[2]d) %% %[3]d ORDER BY (:off + k * %[2]d) %% 
 \startpipeline
 BEGIN;
 `, people-1, step, people, c.Lat, c.DLat, c.Lon, c.DLon, size-1) +
-		normSQL(batchRound) + ";\n" + normSQL(batchSeen) + ";\n" + `COMMIT;
+		normSQL(batchRound) + ";\n" + `COMMIT;
 \endpipeline
 `
 }
@@ -84,9 +84,9 @@ func normSQL(s string) string {
 	return strings.NewReplacer("( ", "(", " )", ")").Replace(s)
 }
 
-// The batch transaction's statements, as store/locations.go has them.
-const (
-	batchRound = `WITH fix AS (
+// batchRound is the batch transaction's statement, as store/locations.go
+// has it.
+const batchRound = `WITH fix AS (
 	SELECT u.*, k.id IS NOT NULL AS known
 	FROM unnest(:ids::bigint[], :lons::float8[], :lats::float8[], :ats::timestamptz[],
 	:nulls::float8[], :nulls::float8[], :nulls::float8[], :nulls::float8[], :nulls::float8[], :flags::text[])
@@ -109,11 +109,14 @@ mv AS (
 	FROM ins
 	WHERE p.id = ins.person_id AND ins.flag IS NULL
 		AND (p.recorded_at IS NULL OR p.recorded_at <= ins.recorded_at)
-	RETURNING p.id, NULL::text AS feature)
+	RETURNING p.id, NULL::text AS feature),
+seen AS (
+	UPDATE person p SET seen_at = now()
+	FROM fix
+	WHERE p.id = fix.person_id AND fix.known AND p.seen_at IS DISTINCT FROM now()
+		AND NOT EXISTS (SELECT 1 FROM mv WHERE mv.id = fix.person_id))
 SELECT fix.person_id, fix.known, ins.person_id IS NOT NULL, mv.id IS NOT NULL, mv.feature
 FROM fix LEFT JOIN ins ON ins.person_id = fix.person_id LEFT JOIN mv ON mv.id = fix.person_id`
-	batchSeen = "UPDATE person SET seen_at = now() WHERE id = ANY(:ids) AND seen_at IS DISTINCT FROM now()"
-)
 
 // stride is the smallest step >= people/size that is coprime to people, so
 // size steps from any start visit distinct ids (size <= people).
