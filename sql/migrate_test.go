@@ -33,8 +33,8 @@ func TestMigrationsGoUpDownAndUpAgain(t *testing.T) {
 		}
 	}
 	v, dirty, err := schema.Version(ctx, dsn)
-	if err != nil || dirty || v != 10 {
-		t.Fatalf("version = %d dirty=%v err=%v, want 10 clean", v, dirty, err)
+	if err != nil || dirty || v != 11 {
+		t.Fatalf("version = %d dirty=%v err=%v, want 11 clean", v, dirty, err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -392,5 +393,72 @@ func TestConcurrentBatchesOverTheSamePeopleNeverDeadlock(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// featureByJSONBuild is how person_feature built a Feature before migration
+// 11 (json_build_object, nulls stripped): the bytes every client has seen.
+const featureByJSONBuild = `json_build_object(
+	'type', 'Feature',
+	'id', p.id,
+	'geometry', CASE WHEN p.loc IS NULL THEN NULL ELSE json_build_object(
+		'type', 'Point',
+		'coordinates', json_build_array(ST_X(p.loc::geometry), ST_Y(p.loc::geometry))) END,
+	'properties', json_strip_nulls(json_build_object(
+		'name', p.name,
+		'device_id', p.device_id,
+		'recorded_at', to_char(p.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+		'updated_at', to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+		'last_seen_at', to_char(p.seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+		'version', p.version,
+		'accuracy_m', p.accuracy_m,
+		'speed_mps', p.speed_mps,
+		'heading_deg', p.heading_deg,
+		'altitude_m', p.altitude_m,
+		'battery', p.battery)))::text`
+
+// The Feature is concatenated text now; it must stay byte for byte what
+// json_build_object made, whatever the values: escapes, unicode, missing
+// readings, extreme and non-finite numbers, no position yet.
+func TestPersonFeatureIsTheBytesJSONBuildMade(t *testing.T) {
+	ctx := context.Background()
+	_, dsn := open(t)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	names := []string{"Ada", `quote " and \ back`, "tab\tnew\nline\x01\x1f", "é ü 東京 🚚", "\u2028<>&'", strings.Repeat("x", 200)}
+	nums := []string{"NULL", "0", "-0", "1e-05", "0.0001", "1234567", "1e+15", "123456789012345.6",
+		"1.7976931348623157e+308", "5e-324", "-3.25", "'NaN'", "'Infinity'", "'-Infinity'"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 200 {
+		name := names[i%len(names)]
+		var device *string
+		if i%3 > 0 {
+			d := fmt.Sprintf("dev-%d-%.20s", i, names[(i+1)%len(names)])
+			device = &d
+		}
+		num := func() string { return nums[rng.IntN(len(nums))] }
+		loc := fmt.Sprintf("ST_SetSRID(ST_MakePoint(%g, %g), 4326)::geography", rng.Float64()*360-180, rng.Float64()*180-90)
+		at, seen := "now() - interval '3 days'", "now()"
+		if i%7 == 0 {
+			loc, at = "NULL", "NULL"
+		}
+		if i%5 == 0 {
+			seen = "NULL"
+		}
+		q := fmt.Sprintf(`INSERT INTO person (name, device_id, token_hash, loc, recorded_at, seen_at, version,
+			accuracy_m, speed_mps, heading_deg, altitude_m, battery)
+			VALUES ($1, $2, $3, %s, %s, %s, %d, %s, %s, %s, %s, %s)
+			RETURNING person_feature(person)::text, (SELECT %s FROM (SELECT person.*) p)`,
+			loc, at, seen, i, num(), num(), num(), num(), num(), featureByJSONBuild)
+		var got, want string
+		if err := conn.QueryRow(ctx, q, name, device, store.HashToken(fmt.Sprint(i))).Scan(&got, &want); err != nil {
+			t.Fatalf("row %d: %v", i, err)
+		}
+		if got != want {
+			t.Fatalf("row %d:\n got %s\nwant %s", i, got, want)
+		}
 	}
 }
