@@ -174,3 +174,42 @@ func TestListenerCountsAndSkipsPayloadsThatAreNotFeatures(t *testing.T) {
 		t.Errorf("listener ready=%v stats %+v: want ready, 3+ received, no reconnect", s.listener.Ready(), st)
 	}
 }
+
+// An instance nobody watches hears every move its writers make; it need not
+// decode them. Its first subscriber still sees the moves made before it
+// came (in its snapshot) and every one after.
+func TestListenerDecodesOnlyWhileSomeoneWatches(t *testing.T) {
+	ctx := context.Background()
+	s := newStack(t)
+	conn, err := pgx.Connect(ctx, s.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	garbage := func() {
+		if _, err := conn.Exec(ctx, "SELECT pg_notify('person_updated', 'garbage')"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := s.createPerson(t, "Ada")
+	if _, err := s.move(ctx, id, 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	garbage()
+	waitFor(t, 5*time.Second, "the move and the garbage to be received", func() bool {
+		return s.listener.Stats().Received >= 2
+	})
+	if st := s.listener.Stats(); st.DecodeFailures != 0 {
+		t.Fatalf("decoded with nobody watching: %+v", st)
+	}
+	c := s.watch(t, "")
+	garbage()
+	waitFor(t, 5*time.Second, "the garbage to be decoded once watched", func() bool {
+		return s.listener.Stats().DecodeFailures == 1
+	})
+	if _, err := s.move(ctx, id, 3, 4); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the watcher to see both moves", func() bool { return c.sees(t, s) })
+	c.check(t)
+}
