@@ -138,7 +138,7 @@ func (c *Committer) flush(batch []*pendingFix) {
 	for i, p := range batch {
 		ups[i] = p.up
 	}
-	results, err := c.store.update(ctx, ups, returnFeature)
+	results, err := c.store.update(ctx, ups, true)
 	if err == nil {
 		if c.onFlush != nil {
 			c.onFlush(len(batch))
@@ -156,7 +156,7 @@ func (c *Committer) flush(batch []*pendingFix) {
 		// Each retry has its own deadline: the batch may have failed by
 		// running out of its own.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		res, err := c.store.update(ctx, []Update{p.up}, returnFeature)
+		res, err := c.store.update(ctx, []Update{p.up}, true)
 		cancel()
 		if err != nil {
 			p.reply <- fixAnswer{err: err}

@@ -72,8 +72,8 @@ const unnestInput = `unnest($1::bigint[], $2::float8[], $3::float8[], $4::timest
 // alone), which bumps version and fires the notify trigger. A device whose
 // fix did not move it (older, flagged or resent) was still heard from: seen
 // stamps it (a move did already, and the two touch different people, as
-// one statement must). It answers one row per fix: known, stored, moved and
-// the Feature asked for.
+// one statement must). It answers one row per fix: known, stored, moved,
+// and for a move what the Feature shows besides the fix (see appendFeature).
 const moveRound = `WITH fix AS (
 	SELECT u.*, k.id IS NOT NULL AS known
 	FROM ` + unnestInput + `
@@ -95,21 +95,15 @@ mv AS (
 	FROM ins
 	WHERE p.id = ins.person_id AND ins.flag IS NULL
 		AND (p.recorded_at IS NULL OR p.recorded_at <= ins.recorded_at)
-	RETURNING p.id, %s AS feature),
+	RETURNING p.id, p.version, p.name, p.device_id, p.updated_at, p.seen_at),
 seen AS (
 	UPDATE person p SET seen_at = now()
 	FROM fix
 	WHERE p.id = fix.person_id AND fix.known AND p.seen_at IS DISTINCT FROM now()
 		AND NOT EXISTS (SELECT 1 FROM mv WHERE mv.id = fix.person_id))
-SELECT fix.person_id, fix.known, ins.person_id IS NOT NULL, mv.id IS NOT NULL, mv.feature
+SELECT fix.person_id, fix.known, ins.person_id IS NOT NULL, mv.id IS NOT NULL,
+	mv.version, mv.name, mv.device_id, mv.updated_at, mv.seen_at
 FROM fix LEFT JOIN ins ON ins.person_id = fix.person_id LEFT JOIN mv ON mv.id = fix.person_id`
-
-// What a move returns: the Feature costs a JSON build per row, so only
-// callers that answer with it (a single PUT) ask for it.
-var (
-	returnFeature = fmt.Sprintf(moveRound, "person_feature(p)::text")
-	returnNothing = fmt.Sprintf(moveRound, "NULL::text")
-)
 
 // UpdateLocations applies a batch in one transaction: every new fix of a
 // known person goes into history, and the live position moves forward in
@@ -117,21 +111,21 @@ var (
 // versions, two notifications). Unknown people are reported per item; the
 // rest apply. Results carry no Feature; the group committer's do.
 func (s *Store) UpdateLocations(ctx context.Context, ups []Update) ([]Result, error) {
-	return s.update(ctx, ups, returnNothing)
+	return s.update(ctx, ups, false)
 }
 
 // update runs the batch's transaction in one round trip, because on a busy
 // 2-core machine a round trip (two context switches and a wake-up of the
 // backend) costs as much as the SQL: BEGIN, one statement a round and
 // COMMIT go out as one pipeline.
-func (s *Store) update(ctx context.Context, ups []Update, move string) ([]Result, error) {
+func (s *Store) update(ctx context.Context, ups []Update, withFeature bool) ([]Result, error) {
 	results := make([]Result, len(ups))
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: update locations: %w", err)
 	}
 	defer conn.Release()
-	if err := pipeline(ctx, conn.Conn(), ups, move, results); err != nil {
+	if err := pipeline(ctx, conn.Conn(), ups, withFeature, results); err != nil {
 		// A failed statement leaves the transaction open and aborted; if the
 		// ROLLBACK fails too, the pool drops the connection on release.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -142,16 +136,16 @@ func (s *Store) update(ctx context.Context, ups []Update, move string) ([]Result
 	return results, nil
 }
 
-func pipeline(ctx context.Context, conn *pgx.Conn, ups []Update, move string, results []Result) error {
+func pipeline(ctx context.Context, conn *pgx.Conn, ups []Update, withFeature bool, results []Result) error {
 	rounds, roundIdx := planRounds(ups)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	for r := range rounds {
-		b.Queue(move, rounds[r].args()...)
+		b.Queue(moveRound, rounds[r].args()...)
 	}
 	b.Queue("COMMIT")
 	br := conn.SendBatch(ctx, b)
-	err := readPipeline(br, ups, roundIdx, results)
+	err := readPipeline(br, ups, roundIdx, withFeature, results)
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
@@ -187,12 +181,12 @@ func planRounds(ups []Update) ([]columns, [][]int) {
 }
 
 // readPipeline reads the answers in the order they were queued.
-func readPipeline(br pgx.BatchResults, ups []Update, roundIdx [][]int, results []Result) error {
+func readPipeline(br pgx.BatchResults, ups []Update, roundIdx [][]int, withFeature bool, results []Result) error {
 	if _, err := br.Exec(); err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	for _, idx := range roundIdx {
-		if err := readRound(br, idx, ups, results); err != nil {
+		if err := readRound(br, idx, ups, withFeature, results); err != nil {
 			return err
 		}
 	}
@@ -203,22 +197,26 @@ func readPipeline(br pgx.BatchResults, ups []Update, roundIdx [][]int, results [
 }
 
 // readRound reads one round's answer: a row per fix, each person once.
-func readRound(br pgx.BatchResults, idx []int, ups []Update, results []Result) error {
+func readRound(br pgx.BatchResults, idx []int, ups []Update, withFeature bool, results []Result) error {
 	rows, err := br.Query()
 	if err != nil {
 		return fmt.Errorf("store fixes: %w", err)
 	}
 	type outcome struct {
 		known, stored, moved bool
-		feature              []byte
+		row                  movedRow
 	}
 	out := make(map[int64]outcome, len(idx))
-	var id int64
 	var o outcome
-	var feature []byte
-	_, err = pgx.ForEachRow(rows, []any{&id, &o.known, &o.stored, &o.moved, &feature}, func() error {
-		o.feature = slices.Clone(feature) // nil when not asked for
-		out[id] = o
+	var version *int64
+	var name *string
+	var updated, seen *time.Time
+	scan := []any{&o.row.id, &o.known, &o.stored, &o.moved, &version, &name, &o.row.deviceID, &updated, &seen}
+	_, err = pgx.ForEachRow(rows, scan, func() error {
+		if o.moved {
+			o.row.version, o.row.name, o.row.updatedAt, o.row.seenAt = *version, *name, *updated, *seen
+		}
+		out[o.row.id] = o
 		return nil
 	})
 	if err != nil {
@@ -231,8 +229,11 @@ func readRound(br pgx.BatchResults, idx []int, ups []Update, results []Result) e
 			results[i].Err = fmt.Errorf("person %d: %w", p, ErrNotFound)
 		case !o.stored:
 			results[i].Duplicate = true
-		default:
-			results[i].Moved, results[i].Feature = o.moved, o.feature
+		case o.moved:
+			results[i].Moved = true
+			if withFeature {
+				results[i].Feature = appendFeature(nil, o.row, ups[i])
+			}
 		}
 	}
 	return nil
@@ -242,7 +243,7 @@ func readRound(br pgx.BatchResults, idx []int, ups []Update, results []Result) e
 // (unchanged when the fix was older than the live position, flagged or a
 // duplicate).
 func (s *Store) UpdateLocation(ctx context.Context, u Update) ([]byte, error) {
-	res, err := s.update(ctx, []Update{u}, returnFeature)
+	res, err := s.update(ctx, []Update{u}, true)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -459,6 +460,65 @@ func TestPersonFeatureIsTheBytesJSONBuildMade(t *testing.T) {
 		}
 		if got != want {
 			t.Fatalf("row %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+// The server prints a moved person's Feature itself (store.appendFeature);
+// it must be the bytes person_feature prints for a GET, whatever the values.
+func TestPutAnswerIsTheBytesOfGet(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t)
+	commit := s.NewCommitter(store.CommitConfig{})
+	defer commit.Close()
+	names := []string{"Ada", `quote " and \ back`, "tab\tnew\nline\x01\x1f\x7f", "é ü 東京 🚚", "\u2028<>&'"}
+	coords := []float64{0, math.Copysign(0, -1), 180, -180, 90, -90, 1e-7, -1e-5, 4.890000001, 179.99999999999997, 52.37}
+	nums := []float64{0, math.Copysign(0, -1), 1e-05, 0.0001, 1234567, 1e+15, 1e14, 123456789012345.6,
+		1.7976931348623157e+308, 5e-324, -3.25, 0.1 + 0.2, 1.0 / 3}
+	rng := rand.New(rand.NewPCG(3, 4))
+	pick := func(xs []float64) float64 { return xs[rng.IntN(len(xs))] }
+	maybe := func() *float64 {
+		if rng.IntN(3) == 0 {
+			return nil
+		}
+		v := pick(nums)
+		return &v
+	}
+	base := time.Now().Add(-time.Hour)
+	for i := range 120 {
+		var device string
+		if i%2 == 0 {
+			device = fmt.Sprintf("dev-%d-%.10s", i, names[i%len(names)])
+		}
+		p, err := s.CreatePerson(ctx, names[i%len(names)], device)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := base.Add(time.Duration(rng.Int64N(int64(time.Hour))))
+		lon, lat := pick(coords), math.Max(-90, math.Min(90, pick(coords)))
+		if i%4 == 0 {
+			lon, lat = rng.Float64()*360-180, rng.Float64()*180-90
+		}
+		pos := geo.Position{Point: geo.Point{Lon: lon, Lat: lat}, RecordedAt: at,
+			Readings: geo.Readings{AccuracyM: maybe(), SpeedMPS: maybe(), HeadingDeg: maybe(), AltitudeM: maybe(), Battery: maybe()}}
+		up := store.Update{PersonID: p.ID, Position: pos}
+		var put []byte
+		if i%2 == 0 {
+			put, err = s.UpdateLocation(ctx, up)
+		} else {
+			var res store.Result
+			res, err = commit.Submit(ctx, up)
+			put = res.Feature
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		get, err := s.Person(ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(put) != string(get) {
+			t.Fatalf("person %d:\nPUT %s\nGET %s", i, put, get)
 		}
 	}
 }

@@ -51,8 +51,8 @@ func pointVars(c city) string {
 func ingestScript(people int, c city) string {
 	return fmt.Sprintf("\\set id random(1, %d)\n", people) + pointVars(c) + `\startpipeline
 BEGIN;
-INSERT INTO location_history (person_id, loc, recorded_at) VALUES (:id, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, now()) ON CONFLICT DO NOTHING RETURNING person_id, recorded_at, ST_X(loc::geometry), ST_Y(loc::geometry);
-UPDATE person p SET loc = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, recorded_at = now(), updated_at = now(), seen_at = now(), version = p.version + 1 WHERE p.id = :id AND (p.recorded_at IS NULL OR p.recorded_at <= now()) RETURNING p.id, person_feature(p)::text;
+INSERT INTO location_history (person_id, loc, recorded_at) VALUES (:id, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, now()) ON CONFLICT DO NOTHING RETURNING person_id;
+UPDATE person p SET loc = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, recorded_at = now(), updated_at = now(), seen_at = now(), version = p.version + 1 WHERE p.id = :id AND (p.recorded_at IS NULL OR p.recorded_at <= now()) RETURNING p.id, p.version, p.name, p.device_id, p.updated_at, p.seen_at;
 COMMIT;
 \endpipeline
 `
@@ -109,13 +109,14 @@ mv AS (
 	FROM ins
 	WHERE p.id = ins.person_id AND ins.flag IS NULL
 		AND (p.recorded_at IS NULL OR p.recorded_at <= ins.recorded_at)
-	RETURNING p.id, NULL::text AS feature),
+	RETURNING p.id, p.version, p.name, p.device_id, p.updated_at, p.seen_at),
 seen AS (
 	UPDATE person p SET seen_at = now()
 	FROM fix
 	WHERE p.id = fix.person_id AND fix.known AND p.seen_at IS DISTINCT FROM now()
 		AND NOT EXISTS (SELECT 1 FROM mv WHERE mv.id = fix.person_id))
-SELECT fix.person_id, fix.known, ins.person_id IS NOT NULL, mv.id IS NOT NULL, mv.feature
+SELECT fix.person_id, fix.known, ins.person_id IS NOT NULL, mv.id IS NOT NULL,
+	mv.version, mv.name, mv.device_id, mv.updated_at, mv.seen_at
 FROM fix LEFT JOIN ins ON ins.person_id = fix.person_id LEFT JOIN mv ON mv.id = fix.person_id`
 
 // stride is the smallest step >= people/size that is coprime to people, so
