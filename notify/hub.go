@@ -48,7 +48,6 @@ type Hub struct {
 	closed bool
 
 	delivered, coalesced, dropped atomic.Int64
-	watched                       atomic.Bool // len(subs) > 0, read without the lock
 }
 
 type personState struct {
@@ -194,7 +193,6 @@ func (h *Hub) Subscribe(ctx context.Context, src Source, sub Subscription) (*Sub
 		return nil, ErrHubClosed
 	}
 	h.subs[s] = struct{}{}
-	h.watched.Store(true)
 	h.index.add(s)
 	h.mu.Unlock()
 	if err := s.setFilter(ctx, src, sub.Filter, sub.Cursor); err != nil {
@@ -203,11 +201,6 @@ func (h *Hub) Subscribe(ctx context.Context, src Source, sub Subscription) (*Sub
 	}
 	return s, nil
 }
-
-// Watched reports whether anyone is subscribed. While nobody is, the
-// listener need not decode events at all: a subscriber registers before it
-// reads its snapshot, so an event passed over before that is in the snapshot.
-func (h *Hub) Watched() bool { return h.watched.Load() }
 
 // HubStats are the hub's gauges and counters, for metrics.
 type HubStats struct {
@@ -289,13 +282,6 @@ func (h *Hub) dropLocked(s *Subscriber, err error) {
 	s.setFloorsLocked(nil)
 	h.index.remove(s)
 	delete(h.subs, s)
-	if len(h.subs) == 0 {
-		// Nobody to compare with: the next subscriber's snapshot or cursor
-		// tells it where everyone is, and its floors get it the first move
-		// of each person it holds.
-		h.watched.Store(false)
-		h.latest = make(map[int64]personState)
-	}
 	if s.done != nil {
 		close(s.done)
 	}

@@ -221,13 +221,8 @@ func (l *Listener) advance(payload string) {
 }
 
 // publish decodes a Feature and gives it to the hub. A bad payload is a bug
-// or tampering upstream, never a reason to stop listening. With nobody
-// subscribed it skips the decode (and so the failure count): an instance
-// that only takes writes hears every one of them.
+// or tampering upstream, never a reason to stop listening.
 func (l *Listener) publish(feature []byte, from string) {
-	if !l.Hub.Watched() {
-		return
-	}
 	ev, err := geo.DecodePersonFeature(feature)
 	if err != nil {
 		l.decodeFailures.Add(1)
