@@ -30,8 +30,9 @@ type pump struct {
 
 // transportConn is what a pump needs from its transport.
 type transportConn interface {
-	// frame appends the buffers that carry m (m.JSON shared, not copied).
-	frame(sc *scratch, m Message)
+	// frame appends the buffers that carry m (m.JSON shared, not copied);
+	// last says m ends this write.
+	frame(sc *scratch, m Message, last bool)
 	// goodbye ends the stream once the subscriber is dropped: a last
 	// word to the client if one is due, then closing.
 	goodbye()
@@ -140,8 +141,8 @@ func (p *pump) flush() error {
 	}
 	sc.heads = slices.Grow(sc.heads[:0], maxHead*len(sc.msgs))
 	sc.bufs = sc.bufs[:0]
-	for _, m := range sc.msgs {
-		p.transport.frame(sc, m)
+	for i, m := range sc.msgs {
+		p.transport.frame(sc, m, i == len(sc.msgs)-1)
 	}
 	bufs := sc.bufs // WriteTo consumes the slice it is called on
 	return p.write(&bufs)

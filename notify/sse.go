@@ -96,10 +96,15 @@ type sseConn struct {
 var eventEnd = []byte("\n\n")
 
 // frame writes m as an event; its JSON never holds a raw newline (string
-// newlines are escaped), so it fits on one data line.
-func (c *sseConn) frame(sc *scratch, m Message) {
+// newlines are escaped), so it fits on one data line. The blank line that
+// ends an event starts the next one's head, so an event is two buffers of a
+// writev, not three (the kernel copies each separately).
+func (c *sseConn) frame(sc *scratch, m Message, last bool) {
 	var b [maxHead]byte
 	h := b[:0]
+	if len(sc.bufs) > 0 {
+		h = append(h, eventEnd...)
+	}
 	if m.Cursor != 0 {
 		h = append(h, "id: "...)
 		h = strconv.AppendUint(h, m.Cursor, 10)
@@ -109,7 +114,10 @@ func (c *sseConn) frame(sc *scratch, m Message) {
 	h = append(h, m.Type...)
 	h = append(h, "\ndata: "...)
 	sc.head(h)
-	sc.bufs = append(sc.bufs, m.JSON, eventEnd)
+	sc.bufs = append(sc.bufs, m.JSON)
+	if last {
+		sc.bufs = append(sc.bufs, eventEnd)
+	}
 }
 
 // read waits for the client to hang up: it sends nothing after its request.
@@ -130,7 +138,7 @@ func (c *sseConn) read() {
 func (c *sseConn) goodbye() {
 	if err := c.sub.Err(); err != nil && !c.hungUp.Load() && !c.writeFailed.Load() {
 		var sc scratch
-		c.frame(&sc, goodbyeMessage(err))
+		c.frame(&sc, goodbyeMessage(err), true)
 		c.write(&sc.bufs)
 	}
 	c.gone.Store(true)

@@ -50,7 +50,7 @@ func (c *wsConn) start() {
 	c.begin()
 }
 
-func (c *wsConn) frame(sc *scratch, m Message) {
+func (c *wsConn) frame(sc *scratch, m Message, _ bool) {
 	var hdr [maxHeaderLen]byte
 	sc.head(appendTextHeader(hdr[:0], len(m.JSON)))
 	sc.bufs = append(sc.bufs, m.JSON)
