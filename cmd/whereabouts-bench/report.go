@@ -215,7 +215,7 @@ func (rep report) writeLoad(w io.Writer) {
 	fmt.Fprintf(w, "- Load: each row is a pair measured back to back: first pgbench with the server stopped, `%s`; then a fresh server under HTTP load for %s (after an unmeasured %s warm-up), its keep-alive clients (one plain HTTP/1.1 connection each) in the bench process sharing the %d cores with the server and PostgreSQL. Both sides feed two LISTEN connections: the counter, and the server's own listener (or, under pgbench, a stand-in for it).\n",
 		pgbenchCommand(o.Duration), o.Duration, warmupFor(o.Duration), m.NProc)
 	fmt.Fprintf(w, "- pgbench scripts (kept with -keep): ingest = the history INSERT and the person UPDATE of store/locations.go as single-row statements (seen_at set in the UPDATE, RETURNING as the server reads) in one transaction sent as one pipeline, notify trigger on; "+
-		"batch = the same set-based statements over unnest arrays (lock, INSERT, UPDATE) for %d distinct people, the arrays drawn by a SELECT before the transaction; "+
+		"batch = the server's transaction: BEGIN, its one statement over unnest arrays (lock, history INSERT, UPDATE, last seen; test-checked against store/locations.go) for %d distinct people in id order, COMMIT, the arrays drawn by a SELECT before the transaction; "+
 		"nearby = store.Nearby's statement (store/query_nearby.go, no filters, k=10 as a parameter).\n", o.BatchSize)
 }
 
