@@ -4,6 +4,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +210,14 @@ func TestIdleHelpers(t *testing.T) {
 	}
 	if _, err := parseOptions([]string{"-idle-subscribers", "0"}, io.Discard); err == nil {
 		t.Error("-idle-subscribers 0 accepted")
+	}
+	if o, _ := parseOptions(nil, io.Discard); !slices.Equal(o.IdleTransports, []string{"ws", "sse"}) {
+		t.Errorf("idle transports by default: %q, want ws and sse", o.IdleTransports)
+	}
+	if o, err := parseOptions([]string{"-idle-transports", "sse"}, io.Discard); err != nil || !slices.Equal(o.IdleTransports, []string{"sse"}) {
+		t.Errorf("-idle-transports sse: %q, %v", o.IdleTransports, err)
+	}
+	if _, err := parseOptions([]string{"-idle-transports", "poll"}, io.Discard); err == nil {
+		t.Error("-idle-transports poll accepted")
 	}
 }

@@ -23,9 +23,11 @@ const idleTarget = 8 << 10
 // idleWait is how long the subscribers sit silent before RSS is read again.
 const idleWait = 3 * time.Second
 
-// idleResult is the idle run: the server's resident set before and after N
-// WebSocket subscribers connected, read their snapshot and went silent.
+// idleResult is the idle run of one transport: the server's resident set
+// before and after N subscribers connected, read their snapshot and went
+// silent.
 type idleResult struct {
+	Transport      idleTransport
 	Wanted, Opened int
 	Failed         int
 	FirstErr       string
@@ -60,14 +62,26 @@ func raiseFileLimit() (uint64, error) {
 	return l.Cur, nil
 }
 
-// idleRun starts a fresh server, opens IdleSubscribers WebSocket streams
-// filtered to person 1 (so each snapshot is tiny), reads each snapshot and
-// then leaves every connection silent: no reader goroutine in the bench, no
-// messages either way. It reads the server's VmRSS before and idleWait after.
-func (b *bench) idleRun(ctx context.Context) (row, idleResult, error) {
+// idleTransport is how the idle run subscribes: a stream path and what the
+// server's metrics call the transport.
+type idleTransport struct {
+	Name, Path, Metric string
+}
+
+var idleTransports = map[string]idleTransport{
+	"ws":  {"WebSocket", "/api/v1/stream", "websocket"},
+	"sse": {"SSE", "/api/v1/events", "sse"},
+}
+
+// idleRun starts a fresh server, opens IdleSubscribers streams of one
+// transport filtered to person 1 (so each snapshot is tiny), reads each
+// snapshot and then leaves every connection silent: no reader goroutine in
+// the bench, no messages either way. It reads the server's VmRSS before and
+// idleWait after.
+func (b *bench) idleRun(ctx context.Context, t idleTransport) (row, idleResult, error) {
 	n := b.opts.IdleSubscribers
-	res := idleResult{Wanted: n, Subscribers: -1, FDLimit: b.fdLimit}
-	b.logf("idle: %d WebSocket subscribers", n)
+	res := idleResult{Transport: t, Wanted: n, Subscribers: -1, FDLimit: b.fdLimit}
+	b.logf("idle: %d %s subscribers", n, t.Name)
 	if err := b.startServer(ctx); err != nil {
 		return row{}, res, err
 	}
@@ -75,8 +89,7 @@ func (b *bench) idleRun(ctx context.Context) (row, idleResult, error) {
 	if res.Before, err = b.srv.rss(); err != nil {
 		return row{}, res, fmt.Errorf("server RSS: %w", err)
 	}
-	url := "ws" + strings.TrimPrefix(b.srv.url, "http") + "/api/v1/stream?ids=1&access_token=" + b.token
-	conns := make([]*websocket.Conn, n)
+	conns := make([]io.Closer, n)
 	defer func() {
 		for _, c := range conns {
 			if c != nil {
@@ -85,7 +98,7 @@ func (b *bench) idleRun(ctx context.Context) (row, idleResult, error) {
 		}
 	}()
 	start := time.Now()
-	res.Opened, res.Failed, res.FirstErr, res.SnapshotBytes = openIdle(ctx, url, conns)
+	res.Opened, res.Failed, res.FirstErr, res.SnapshotBytes = openIdle(ctx, b.idleDialer(t), conns)
 	res.OpenTime = time.Since(start)
 	if ctx.Err() != nil {
 		return row{}, res, ctx.Err()
@@ -99,7 +112,7 @@ func (b *bench) idleRun(ctx context.Context) (row, idleResult, error) {
 	if res.After, err = b.srv.rss(); err != nil {
 		return row{}, res, fmt.Errorf("server RSS: %w", err)
 	}
-	if v, err := scrapeGauge(ctx, b.srv.url+"/metrics", `whereabouts_stream_subscribers{transport="websocket"}`); err == nil {
+	if v, err := scrapeGauge(ctx, b.srv.url+"/metrics", `whereabouts_stream_subscribers{transport="`+t.Metric+`"}`); err == nil {
 		res.Subscribers = int64(v)
 	} else {
 		b.notes = append(b.notes, "idle: subscriber gauge not read: "+err.Error())
@@ -107,27 +120,53 @@ func (b *bench) idleRun(ctx context.Context) (row, idleResult, error) {
 	b.logf("  server RSS %.1f -> %.1f MiB: %.0f bytes per subscriber; server counts %d subscribers",
 		float64(res.Before)/(1<<20), float64(res.After)/(1<<20), res.perSubscriber(), res.Subscribers)
 	if res.OpenTime > 30*time.Second {
-		b.notes = append(b.notes, fmt.Sprintf("idle: opening took %s; the server pings after 30 s and drops silent clients after 60 s, so early connections may have been pinged or closed", res.OpenTime.Round(time.Second)))
+		b.notes = append(b.notes, fmt.Sprintf("idle %s: opening took %s; the server pings (WebSocket) or beats (SSE) every 15-30 s, so early connections may have been written to", t.Name, res.OpenTime.Round(time.Second)))
 	}
-	r := row{Run: "idle WebSocket subscribers: `GET /api/v1/stream?ids=1`, snapshot read, then silent",
+	r := row{Run: fmt.Sprintf("idle %s subscribers: `GET %s?ids=1`, snapshot read, then silent", t.Name, t.Path),
 		Clients: res.Opened, Figure: fmt.Sprintf("%s bytes server RSS each", grouped(res.perSubscriber())),
-		Errors: res.Failed, FirstErr: res.FirstErr, Target: "≤ 8 KB (8,192 bytes) each"}
-	r.judge(res.Opened == n && res.perSubscriber() <= idleTarget)
+		Errors: res.Failed, FirstErr: res.FirstErr}
+	if t.Metric == "websocket" {
+		r.Target = "≤ 8 KB (8,192 bytes) each"
+		r.judge(res.Opened == n && res.perSubscriber() <= idleTarget)
+	}
 	return r, res, nil
+}
+
+// idleDialer opens one silent stream of t and returns it with the size of
+// the snapshot it read.
+func (b *bench) idleDialer(t idleTransport) func(ctx context.Context) (io.Closer, int, error) {
+	path := t.Path + "?ids=1&access_token=" + b.token
+	if t.Metric == "sse" {
+		addr := strings.TrimPrefix(b.srv.url, "http://")
+		return func(ctx context.Context) (io.Closer, int, error) {
+			c, err := dialSSE(ctx, addr, path, time.Now())
+			if err != nil {
+				return nil, 0, err
+			}
+			msg, err := c.ReadMessage()
+			if err != nil {
+				c.Close()
+				return nil, 0, fmt.Errorf("snapshot: %w", err)
+			}
+			return c, len(msg), nil
+		}
+	}
+	d := &websocket.Dialer{
+		ReadBufferSize: 256, WriteBufferSize: 256, WriteBufferPool: &sync.Pool{},
+		HandshakeTimeout: 10 * time.Second,
+	}
+	url := "ws" + strings.TrimPrefix(b.srv.url, "http") + path
+	return func(ctx context.Context) (io.Closer, int, error) { return dialIdle(ctx, d, url) }
 }
 
 // openIdle fills conns with open streams, dialers at a time; each has
 // read its first message (the snapshot) and is then left alone. It returns
 // how many opened, how many failed, the first error and the size of a
 // snapshot.
-func openIdle(ctx context.Context, url string, conns []*websocket.Conn) (opened, failed int, firstErr string, snapshot int) {
-	d := websocket.Dialer{
-		ReadBufferSize: 256, WriteBufferSize: 256, WriteBufferPool: &sync.Pool{},
-		HandshakeTimeout: 10 * time.Second,
-	}
+func openIdle(ctx context.Context, dial func(context.Context) (io.Closer, int, error), conns []io.Closer) (opened, failed int, firstErr string, snapshot int) {
 	var nOpen, size atomic.Int64
 	failed, firstErr = dialAll(ctx, 0, len(conns), func(i int) error {
-		c, n, err := dialIdle(ctx, &d, url)
+		c, n, err := dial(ctx)
 		if err != nil {
 			return err
 		}
@@ -139,7 +178,7 @@ func openIdle(ctx context.Context, url string, conns []*websocket.Conn) (opened,
 	return int(nOpen.Load()), failed, firstErr, int(size.Load())
 }
 
-func dialIdle(ctx context.Context, d *websocket.Dialer, url string) (*websocket.Conn, int, error) {
+func dialIdle(ctx context.Context, d *websocket.Dialer, url string) (io.Closer, int, error) {
 	c, resp, err := d.DialContext(ctx, url, nil)
 	if err != nil {
 		if resp != nil {

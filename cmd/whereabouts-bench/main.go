@@ -44,9 +44,10 @@ type options struct {
 	BatchClients  int
 	BatchSize     int
 	NearbyClients int
-	// IdleSubscribers is the number of silent WebSocket subscribers of the
-	// idle run.
+	// IdleSubscribers is the number of silent subscribers of the idle run,
+	// for each of IdleTransports.
 	IdleSubscribers int
+	IdleTransports  []string
 	// Fanout lists the fan-out scenarios, each run over every transport of
 	// FanoutTransports for FanoutDuration after a warm-up.
 	Fanout           []fanoutScenario
@@ -77,7 +78,8 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	fs.IntVar(&o.BatchClients, "batch-clients", 4, "concurrent clients of the batch run")
 	fs.IntVar(&o.BatchSize, "batch-size", 1000, "positions per batch request")
 	fs.IntVar(&o.NearbyClients, "nearby-clients", 8, "concurrent clients of the nearby run")
-	fs.IntVar(&o.IdleSubscribers, "idle-subscribers", 10000, "silent WebSocket subscribers of the idle run")
+	fs.IntVar(&o.IdleSubscribers, "idle-subscribers", 10000, "silent subscribers of the idle run, per transport")
+	idleTransports := fs.String("idle-transports", "ws,sse", "idle run transports: ws (/api/v1/stream), sse (/api/v1/events)")
 	fanout := fs.String("fanout", "A,B", "fan-out scenarios: A (1,000 subscribers, everyone, 500 updates/s), B (100, 2,000/s), C (1,000 bbox subscribers of a tenth of the city, 5,000/s), or SUBS@RATE[/bbox]")
 	transports := fs.String("fanout-transports", "ws,sse", "fan-out transports: ws (/api/v1/stream), sse (/api/v1/events; skipped while the server answers 404)")
 	fs.DurationVar(&o.FanoutDuration, "fanout-duration", 10*time.Second, "measured length of each fan-out phase, after a warm-up")
@@ -96,6 +98,9 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	}
 	if o.FanoutTransports, err = parseTransports(*transports); err != nil {
 		return o, fmt.Errorf("-fanout-transports: %w", err)
+	}
+	if o.IdleTransports, err = parseTransports(*idleTransports); err != nil {
+		return o, fmt.Errorf("-idle-transports: %w", err)
 	}
 	for _, r := range strings.Split(*runs, ",") {
 		r = strings.TrimSpace(r)
@@ -165,13 +170,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	var idle *idleResult
-	if o.has("idle") {
-		r, res, err := b.idleRun(ctx)
+	var idle []idleResult
+	for _, t := range o.IdleTransports {
+		if !o.has("idle") {
+			break
+		}
+		r, res, err := b.idleRun(ctx, idleTransports[t])
 		if err != nil {
 			return err
 		}
-		rows, idle = append(rows, r), &res
+		rows, idle = append(rows, r), append(idle, res)
 		if peak, err := b.srv.peakRSS(); err == nil {
 			rss = max(rss, peak)
 		}

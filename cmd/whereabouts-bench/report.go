@@ -162,7 +162,7 @@ type report struct {
 	Counted  bool
 	Phases   bool // any HTTP-versus-pgbench row (not only the idle run)
 	PeakRSS  int64
-	Idle     *idleResult // nil: no idle run
+	Idle     []idleResult // one per transport of the idle run
 	Fanout   []fanoutResult
 	Elapsed  time.Duration
 	Notes    []string
@@ -185,8 +185,8 @@ func (rep report) write(w io.Writer) {
 	if rep.PeakRSS > 0 {
 		fmt.Fprintf(w, "- Server peak RSS (VmHWM, a fresh server per row, the largest): %.1f MiB.\n", float64(rep.PeakRSS)/(1<<20))
 	}
-	if rep.Idle != nil {
-		rep.Idle.write(w)
+	for _, r := range rep.Idle {
+		r.write(w)
 	}
 	for _, r := range rep.Rows {
 		if r.FirstErr != "" {
@@ -225,8 +225,12 @@ func (r idleResult) write(w io.Writer) {
 	if r.Subscribers >= 0 {
 		counted = grouped(float64(r.Subscribers))
 	}
-	fmt.Fprintf(w, "- Idle memory: %s bytes (%.2f KiB) of server RSS per idle WebSocket subscriber, target ≤ 8 KB. How: a fresh server; its VmRSS (/proc/<pid>/status) %.1f MiB before; %s of %s WebSocket connections opened on loopback to `/api/v1/stream?ids=1` ("+fmt.Sprint(dialers)+" dialers, %s; each read its %d-byte snapshot, then no reads or writes, no goroutine per connection in the bench); after %s silent, VmRSS %.1f MiB; (after − before) / opened. The server counted %s subscribers (whereabouts_stream_subscribers); its goroutine count is not exported. No GC forced. RLIMIT_NOFILE %d for the bench and the server.\n",
-		grouped(r.perSubscriber()), r.perSubscriber()/1024, float64(r.Before)/(1<<20),
-		grouped(float64(r.Opened)), grouped(float64(r.Wanted)), r.OpenTime.Round(time.Millisecond), r.SnapshotBytes,
+	target := ", target ≤ 8 KB"
+	if r.Transport.Metric != "websocket" {
+		target = " (no target)"
+	}
+	fmt.Fprintf(w, "- Idle memory: %s bytes (%.2f KiB) of server RSS per idle %s subscriber%s. How: a fresh server; its VmRSS (/proc/<pid>/status) %.1f MiB before; %s of %s %s connections opened on loopback to `%s?ids=1` ("+fmt.Sprint(dialers)+" dialers, %s; each read its %d-byte snapshot, then no reads or writes, no goroutine per connection in the bench); after %s silent, VmRSS %.1f MiB; (after − before) / opened. The server counted %s subscribers (whereabouts_stream_subscribers); its goroutine count is not exported. No GC forced. RLIMIT_NOFILE %d for the bench and the server.\n",
+		grouped(r.perSubscriber()), r.perSubscriber()/1024, r.Transport.Name, target, float64(r.Before)/(1<<20),
+		grouped(float64(r.Opened)), grouped(float64(r.Wanted)), r.Transport.Name, r.Transport.Path, r.OpenTime.Round(time.Millisecond), r.SnapshotBytes,
 		idleWait, float64(r.After)/(1<<20), counted, r.FDLimit)
 }
