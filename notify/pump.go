@@ -100,10 +100,13 @@ func (p *pump) drain() {
 // lingerDelay is how long a woken writer waits before its first write, so
 // that what the hub publishes meanwhile goes out in the same writev. With a
 // thousand busy subscribers the writes, mostly the kernel's, are the
-// server's largest cost: 2 ms took the fan-out run's p99 from 70-85 ms to
-// 30-45 ms (1,000 bbox subscribers, 5,000 moves/s) and cut the server's CPU
-// by a tenth. 5 ms was worse: it adds to every message's latency.
-const lingerDelay = 2 * time.Millisecond
+// server's largest cost, and a saturated server is what makes the tail
+// slow: 2 ms took the fan-out run C's p99 (1,000 bbox subscribers, 5,000
+// moves/s) from 70-85 ms to 30-45 ms. 4 ms, in three runs paired with 2 ms:
+// p99 29-43 against 43-109 ms over WebSocket, 40-74 against 56-149 over
+// SSE, and a lower p50 too; the price is run B's p99 (100 subscribers at
+// 2,000 moves/s) going from 5.4 to 7.5 ms, under its 10 ms.
+const lingerDelay = 4 * time.Millisecond
 
 // scratch is a writer's reusable buffers, pooled so that an idle connection
 // holds none.
