@@ -25,6 +25,7 @@ type pump struct {
 
 	writeMu     sync.Mutex  // orders every write on raw
 	writing     atomic.Bool // a drain goroutine runs (or none may start yet)
+	linger      linger      // the running drain goroutine's
 	writeFailed atomic.Bool
 }
 
@@ -74,9 +75,9 @@ func (p *pump) wake() {
 
 // drain writes what is queued until nothing is, then ends; when the
 // subscriber was dropped it says goodbye instead. It starts by lingering
-// (see lingerDelay).
+// (see linger).
 func (p *pump) drain() {
-	time.Sleep(lingerDelay)
+	time.Sleep(p.linger.wait())
 	for {
 		if p.sub.Dropped() {
 			p.transport.goodbye() // writing stays true: no writer after this one
@@ -96,17 +97,6 @@ func (p *pump) drain() {
 		}
 	}
 }
-
-// lingerDelay is how long a woken writer waits before its first write, so
-// that what the hub publishes meanwhile goes out in the same writev. With a
-// thousand busy subscribers the writes, mostly the kernel's, are the
-// server's largest cost, and a saturated server is what makes the tail
-// slow: 2 ms took the fan-out run C's p99 (1,000 bbox subscribers, 5,000
-// moves/s) from 70-85 ms to 30-45 ms. 4 ms, in three runs paired with 2 ms:
-// p99 29-43 against 43-109 ms over WebSocket, 40-74 against 56-149 over
-// SSE, and a lower p50 too; the price is run B's p99 (100 subscribers at
-// 2,000 moves/s) going from 5.4 to 7.5 ms, under its 10 ms.
-const lingerDelay = 4 * time.Millisecond
 
 // scratch is a writer's reusable buffers, pooled so that an idle connection
 // holds none.
@@ -142,6 +132,7 @@ func (p *pump) flush() error {
 	if len(sc.msgs) == 0 {
 		return nil
 	}
+	p.linger.flushed(len(sc.msgs), time.Now())
 	sc.heads = slices.Grow(sc.heads[:0], maxHead*len(sc.msgs))
 	sc.bufs = sc.bufs[:0]
 	for i, m := range sc.msgs {
