@@ -17,8 +17,8 @@ import "time"
 // keep their 4 ms; waiting up to 8 ms did not help C (its writes already
 // carry about 13 messages each under load).
 //
-// It belongs to the pump's drain goroutine; pump.writing hands it from one
-// drain to the next.
+// Only the writer pump.writing admits touches it: the wake that won it,
+// then the drain that wake starts.
 type linger struct {
 	last time.Time // the previous flush
 	rate float64   // messages a second, smoothed over recent flushes

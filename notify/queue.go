@@ -101,11 +101,12 @@ func (q *queue) pushSnapshot(m Message) {
 	q.entries = append(q.entries, entry{msg: m})
 }
 
-// reset empties the queue. It keeps a buffer of up to 32 slots (a busy
-// subscriber drains about a dozen messages at a time, and regrowing the
-// buffer each time was GC work), but not what a burst needed.
+// reset empties the queue. It keeps a buffer of up to coalesceAfter slots
+// (a busy subscriber drains about a dozen messages at a time, dozens when
+// the machine stalls, and regrowing the buffer each time was GC work), but
+// not what a burst needed.
 func (q *queue) reset() {
-	if cap(q.entries) > 32 {
+	if cap(q.entries) > coalesceAfter {
 		q.entries = nil
 	} else {
 		clear(q.entries)
