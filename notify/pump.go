@@ -58,8 +58,10 @@ func (p *pump) subscribe(r *http.Request, hub *Hub, src Source, want Subscriptio
 }
 
 // begin lets writers run, and starts one for what was queued while
-// subscribing (the snapshot). It lingers like any writer, but on a timer of
-// its own: the pump's timer is for streams that go on to get messages.
+// subscribing (the snapshot). It lingers like any writer, but sleeping: the
+// pump's reused timer is made only for a stream that gets messages, so an
+// idle stream holds none (in the idle run, making it here cost about 200
+// bytes a stream).
 func (p *pump) begin() {
 	p.writing.Store(false)
 	if p.sub.needsWriter() && p.writing.CompareAndSwap(false, true) {
