@@ -60,8 +60,9 @@ func (p *pump) subscribe(r *http.Request, hub *Hub, src Source, want Subscriptio
 // begin lets writers run, and starts one for what was queued while
 // subscribing (the snapshot). It lingers like any writer, but sleeping: the
 // pump's reused timer is made only for a stream that gets messages, so an
-// idle stream holds none (in the idle run, making it here cost about 200
-// bytes a stream).
+// idle stream holds none. (Writing the snapshot at once instead measured
+// about 200 bytes more per idle WebSocket: 7,720-8,414 in six runs against
+// 7,664-8,011.)
 func (p *pump) begin() {
 	p.writing.Store(false)
 	if p.sub.needsWriter() && p.writing.CompareAndSwap(false, true) {
