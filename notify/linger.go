@@ -13,9 +13,9 @@ import "time"
 // Measured in the fan-out runs: a fixed 4 ms took run C's p99 (1,000 bbox
 // subscribers at 500 moves/s each) from 43-109 ms with 2 ms to 29-43 ms,
 // but run B's (100 subscribers at 2,000 moves/s) from 5.4 to 7.5 ms. Now B
-// waits 2 ms (p99 5.2-6.4 ms in paired runs, against 7.5-8.2) and A and C
-// keep their 4 ms; waiting up to 8 ms did not help C (its writes already
-// carry about 13 messages each under load).
+// waits 2 ms (p99 5.23-5.76 ms in two full runs, against 7.19-8.55 with a
+// fixed 4 ms) and A and C keep their 4 ms; waiting up to 8 ms did not help
+// C (its writes already carry about 13 messages each under load).
 //
 // Only the writer pump.writing admits touches it: the wake that won it,
 // then the drain that wake starts.
