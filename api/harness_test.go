@@ -55,6 +55,8 @@ func newService(t *testing.T, cfg api.Config) *service {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hub := notify.NewHub(notify.HubConfig{Log: log})
 	listener := &notify.Listener{ConnConfig: connCfg, Hub: hub, Source: st, Log: log}
+	devices := st.NewDeviceCache(store.DeviceCacheConfig{Live: listener.Ready})
+	listener.Forget = devices
 	done := make(chan struct{})
 	go func() { listener.Run(ctx); close(done) }()
 	// Tests that count notifications must not write before the listener
@@ -74,7 +76,7 @@ func newService(t *testing.T, cfg api.Config) *service {
 	}
 	metrics := api.NewMetrics(prometheus.NewRegistry(), listener, hub, streams)
 	commit := st.NewCommitter(store.CommitConfig{OnFlush: metrics.CommitRows})
-	a := api.New(cfg, api.Deps{Store: st, Commit: commit, Streams: streams, Ready: listener.Ready, Log: log, Metrics: metrics})
+	a := api.New(cfg, api.Deps{Store: st, Commit: commit, Devices: devices, Streams: streams, Ready: listener.Ready, Log: log, Metrics: metrics})
 	srv, osm := httptest.NewServer(a.Handler()), httptest.NewServer(a.OsmAndHandler())
 	t.Cleanup(func() {
 		hub.Close()

@@ -35,13 +35,14 @@ func (s *Server) check(personID int64, p geo.Position, now time.Time) (store.Upd
 	return store.Update{PersonID: personID, Position: p, Flag: flag}, nil
 }
 
-// device resolves a device token for the ingest adapters, which take
-// credentials where each app can send them (query, form, Basic auth).
+// device resolves a device token, for the API's auth and for the ingest
+// adapters, which take credentials where each app can send them (query,
+// form, Basic auth).
 func (s *Server) device(ctx context.Context, token string) (store.Device, error) {
 	if token == "" {
 		return store.Device{}, errUnauthorized
 	}
-	d, err := s.store.DeviceByToken(ctx, token)
+	d, err := s.devices.DeviceByToken(ctx, token)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Device{}, errUnauthorized
 	}

@@ -5,14 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"strings"
 	"time"
-
-	"whereabouts/store"
 )
 
 // principal is who a request acts as: the admin, or one person's device.
@@ -53,11 +50,7 @@ func (s *Server) auth(level access) func(http.HandlerFunc) http.Handler {
 			h := sha256.Sum256([]byte(token))
 			p := principal{admin: s.cfg.AdminToken != "" && subtle.ConstantTimeCompare(h[:], adminHash[:]) == 1}
 			if !p.admin {
-				d, err := s.store.DeviceByToken(r.Context(), token)
-				if errors.Is(err, store.ErrNotFound) {
-					writeError(w, r, s.log, errUnauthorized)
-					return
-				}
+				d, err := s.device(r.Context(), token)
 				if err != nil {
 					writeError(w, r, s.log, err)
 					return

@@ -3,6 +3,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -21,9 +22,10 @@ type Config struct {
 
 // Deps are the parts the API is wired to.
 type Deps struct {
-	Store   *store.Store     // writes, and reads that must see them
-	Reads   *store.Store     // queries a replica may answer; nil: Store
-	Commit  *store.Committer // group commit for single fixes
+	Store   *store.Store       // writes, and reads that must see them
+	Reads   *store.Store       // queries a replica may answer; nil: Store
+	Commit  *store.Committer   // group commit for single fixes
+	Devices *store.DeviceCache // device token lookups; nil: a query each time
 	Streams Streams
 	Ready   func() bool // the listener is connected and caught up
 	Log     *slog.Logger
@@ -36,6 +38,7 @@ type Server struct {
 	store   *store.Store
 	reads   *store.Store
 	commit  *store.Committer
+	devices deviceLookup
 	streams Streams
 	ready   func() bool // the listener is connected and caught up
 	log     *slog.Logger
@@ -52,6 +55,15 @@ func New(cfg Config, d Deps) *Server {
 	if d.Reads == nil {
 		d.Reads = d.Store
 	}
-	return &Server{cfg: cfg, store: d.Store, reads: d.Reads, commit: d.Commit, streams: d.Streams,
+	var devices deviceLookup = d.Store
+	if d.Devices != nil {
+		devices = d.Devices
+	}
+	return &Server{cfg: cfg, store: d.Store, reads: d.Reads, commit: d.Commit, devices: devices, streams: d.Streams,
 		ready: d.Ready, log: d.Log, metrics: d.Metrics, now: time.Now}
+}
+
+// deviceLookup resolves device tokens: the store, or its cache.
+type deviceLookup interface {
+	DeviceByToken(ctx context.Context, token string) (store.Device, error)
 }

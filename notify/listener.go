@@ -43,6 +43,9 @@ type Listener struct {
 	Log        *slog.Logger
 	// Reconnect delays; zero values take 100ms and 5s.
 	MinBackoff, MaxBackoff time.Duration
+	// Forget, when set, hears of every removal the listener publishes, and
+	// of every (re)connection, when removals may have passed unheard.
+	Forget Forgetter
 
 	ready                                          atomic.Bool
 	received, decodeFailures, reconnects, lastSync atomic.Int64
@@ -127,6 +130,9 @@ func (l *Listener) session(ctx context.Context, onReady func()) error {
 	// After LISTEN, so a change is either in the resync or notified (or
 	// both: the hub drops the duplicate by version). The hub's cursor is
 	// 0 at first: the first resync seeds it with everyone.
+	if l.Forget != nil {
+		l.Forget.ForgetAll()
+	}
 	if err := l.resync(ctx, l.Hub.Cursor()); err != nil {
 		return err
 	}
@@ -230,7 +236,17 @@ func (l *Listener) publish(feature []byte, from string) {
 			"from", from, "err", err, "bytes", len(feature))
 		return
 	}
+	if ev.Deleted && l.Forget != nil {
+		l.Forget.Forget(ev.ID)
+	}
 	l.Hub.Publish(ev, feature)
+}
+
+// Forgetter drops what a cache holds about people (the device tokens the
+// API has checked), so that it never outlives them.
+type Forgetter interface {
+	Forget(personID int64) // this person was removed
+	ForgetAll()            // removals may have passed unheard
 }
 
 func (l *Listener) logger() *slog.Logger {

@@ -70,6 +70,8 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	hub := notify.NewHub(notify.HubConfig{Log: log})
 	listener := &notify.Listener{ConnConfig: listenCfg, Hub: hub, Source: st, Log: log}
+	devices := st.NewDeviceCache(store.DeviceCacheConfig{Live: listener.Ready})
+	listener.Forget = devices
 	streams := api.Streams{
 		WebSocket: &notify.WebSocket{Hub: hub, Source: st, Log: log},
 		Events:    &notify.SSE{Hub: hub, Source: st, Log: log},
@@ -83,7 +85,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	srv := api.New(api.Config{
 		AdminToken: token, DevicesSeeOthers: c.DevicesSeeOthers,
 		TileURL: c.TileURL, TileAttribution: c.TileAttribution, Policy: c.Policy,
-	}, api.Deps{Store: st, Reads: reads, Commit: commit, Streams: streams, Ready: listener.Ready, Log: log, Metrics: metrics})
+	}, api.Deps{Store: st, Reads: reads, Commit: commit, Devices: devices, Streams: streams, Ready: listener.Ready, Log: log, Metrics: metrics})
 	servers := []served{{ln: ln, handler: srv.Handler()}}
 	if c.OsmAndAddr != "" {
 		osm, err := net.Listen("tcp", c.OsmAndAddr)

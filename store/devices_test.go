@@ -1,0 +1,154 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"whereabouts/store"
+)
+
+// tokenWorld is a person with a device token, a clock the test moves, and
+// a direct connection to change the token behind the cache's back: what
+// the cache answers after such a change tells whether it asked the database.
+type tokenWorld struct {
+	s     *store.Store
+	db    *pgx.Conn
+	id    int64
+	token string
+	now   time.Time
+}
+
+func newTokenWorld(t *testing.T) *tokenWorld {
+	t.Helper()
+	ctx := context.Background()
+	s, dsn := open(t)
+	p, err := s.CreatePerson(ctx, "Phone", "phone-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(ctx) })
+	return &tokenWorld{s: s, db: db, id: p.ID, token: p.Token, now: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)}
+}
+
+func (w *tokenWorld) cache(cfg store.DeviceCacheConfig) *store.DeviceCache {
+	cfg.Now = func() time.Time { return w.now }
+	return w.s.NewDeviceCache(cfg)
+}
+
+// revoke changes the person's token in SQL, without telling any cache.
+func (w *tokenWorld) revoke(t *testing.T) {
+	t.Helper()
+	if _, err := w.db.Exec(context.Background(), `UPDATE person_key SET token_hash = $1 WHERE person_id = $2`,
+		store.HashToken("another "+w.token), w.id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// answers reports whether c still takes the token, and for whom.
+func (w *tokenWorld) answers(t *testing.T, c *store.DeviceCache) bool {
+	t.Helper()
+	d, err := c.DeviceByToken(context.Background(), w.token)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false
+	case err != nil:
+		t.Fatal(err)
+	case d.PersonID != w.id || d.DeviceID != "phone-1":
+		t.Fatalf("device %+v, want person %d phone-1", d, w.id)
+	}
+	return true
+}
+
+func TestDeviceCacheAnswersFromMemoryUntilTTL(t *testing.T) {
+	w := newTokenWorld(t)
+	c := w.cache(store.DeviceCacheConfig{TTL: time.Minute})
+	if !w.answers(t, c) {
+		t.Fatal("a valid token was refused")
+	}
+	w.revoke(t)
+	w.now = w.now.Add(59 * time.Second)
+	if !w.answers(t, c) {
+		t.Fatal("within the TTL the cache asked the database again")
+	}
+	w.now = w.now.Add(time.Second)
+	if w.answers(t, c) {
+		t.Fatal("after the TTL the cache still trusted a token the database no longer has")
+	}
+	if c.Len() != 0 {
+		t.Fatalf("%d tokens cached after the only one was refused", c.Len())
+	}
+}
+
+func TestDeviceCacheForgets(t *testing.T) {
+	for name, forget := range map[string]func(*store.DeviceCache, int64){
+		"the person": func(c *store.DeviceCache, id int64) { c.Forget(id) },
+		"everyone":   func(c *store.DeviceCache, _ int64) { c.ForgetAll() },
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newTokenWorld(t)
+			c := w.cache(store.DeviceCacheConfig{})
+			w.answers(t, c)
+			w.revoke(t)
+			c.Forget(w.id + 1) // someone else: changes nothing
+			if !w.answers(t, c) {
+				t.Fatal("forgetting another person dropped this one")
+			}
+			forget(c, w.id)
+			if w.answers(t, c) {
+				t.Fatal("a forgotten token was still taken")
+			}
+		})
+	}
+}
+
+func TestDeviceCacheBypassedWhileNotLive(t *testing.T) {
+	w := newTokenWorld(t)
+	live := false
+	c := w.cache(store.DeviceCacheConfig{Live: func() bool { return live }})
+	w.answers(t, c)
+	if c.Len() != 0 {
+		t.Fatal("a token was cached while removals were not heard")
+	}
+	live = true
+	w.answers(t, c)
+	w.revoke(t)
+	live = false
+	if w.answers(t, c) {
+		t.Fatal("while not live the cache answered from memory")
+	}
+}
+
+func TestDeviceCacheNeverCachesUnknownTokensAndStaysBounded(t *testing.T) {
+	w := newTokenWorld(t)
+	c := w.cache(store.DeviceCacheConfig{Max: 2})
+	ctx := context.Background()
+	if _, err := c.DeviceByToken(ctx, "not yet"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown token: %v", err)
+	}
+	if _, err := w.db.Exec(ctx, `UPDATE person_key SET token_hash = $1 WHERE person_id = $2`, store.HashToken("not yet"), w.id); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := c.DeviceByToken(ctx, "not yet"); err != nil || d.PersonID != w.id {
+		t.Fatalf("a token refused once stayed refused: %+v, %v", d, err)
+	}
+	for i := range 3 {
+		p, err := w.s.CreatePerson(ctx, "Other", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.DeviceByToken(ctx, p.Token); err != nil {
+			t.Fatal(err)
+		}
+		if n := c.Len(); n > 2 || n < 1 {
+			t.Fatalf("after %d more tokens the cache holds %d, want 1 or 2", i+1, n)
+		}
+	}
+}
