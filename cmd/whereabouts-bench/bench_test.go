@@ -110,14 +110,14 @@ func TestParseOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.People != 100000 || len(o.Clients) != 2 || o.Clients[1] != 128 || o.Duration != 15*time.Second || len(o.Runs) != 3 {
+	if o.People != 100000 || o.Phones != 10000 || len(o.Clients) != 2 || o.Clients[1] != 128 || o.Duration != 15*time.Second || len(o.Runs) != 3 {
 		t.Errorf("defaults: %+v", o)
 	}
 	o, err = parseOptions([]string{"-clients", "8", "-runs", "nearby", "-duration", "5s"}, io.Discard)
 	if err != nil || o.Clients[0] != 8 || !o.has("nearby") || o.has("ingest") {
 		t.Errorf("flags: %+v, %v", o, err)
 	}
-	for _, bad := range [][]string{{"-clients", "0"}, {"-clients", "a"}, {"-runs", "fan-out"}, {"-duration", "500ms"}, {"-people", "5"}, {"extra"}} {
+	for _, bad := range [][]string{{"-clients", "0"}, {"-clients", "a"}, {"-runs", "fan-out"}, {"-duration", "500ms"}, {"-people", "5"}, {"-phones", "-1"}, {"-people", "50", "-batch-size", "10", "-phones", "51"}, {"extra"}} {
 		if _, err := parseOptions(bad, io.Discard); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

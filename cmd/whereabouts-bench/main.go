@@ -36,6 +36,7 @@ func main() {
 // options are the command's flags.
 type options struct {
 	People        int
+	Phones        int   // the ingest runs move people 1..Phones, each with its own device token
 	Clients       []int // concurrent clients of the single-position ingest run
 	Duration      time.Duration
 	Runs          []string // ingest, batch, nearby, idle, fanout
@@ -72,6 +73,7 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	clients := fs.String("clients", "32,128", "concurrent HTTP clients of the single-position ingest run, comma-separated")
 	runs := fs.String("runs", strings.Join(allRuns, ","), "which runs: ingest, batch, nearby, idle, fanout (comma-separated; idle and fanout are never defaults)")
 	fs.IntVar(&o.People, "people", 100000, "people seeded once, for every run")
+	fs.IntVar(&o.Phones, "phones", 0, "phones of the single-position ingest run: people 1..phones, each sending with its own device token (default 10000, or -people if fewer)")
 	fs.DurationVar(&o.Duration, "duration", 15*time.Second, "length of each measured phase (HTTP and pgbench each)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (cluster data, logs, pgbench scripts)")
 	fs.StringVar(&o.ServerBin, "server-bin", "", "whereabouts binary to benchmark (default: go build ./cmd/whereabouts)")
@@ -109,6 +111,9 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 		}
 		o.Runs = append(o.Runs, r)
 	}
+	if o.Phones == 0 {
+		o.Phones = min(10000, o.People)
+	}
 	switch {
 	case o.Duration < time.Second:
 		return o, errors.New("-duration must be at least 1s (pgbench counts whole seconds)")
@@ -116,6 +121,8 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 		return o, errors.New("-batch-size must be within 1..10000 (the API's batch limit)")
 	case o.People < o.BatchSize || o.People < 10:
 		return o, fmt.Errorf("-people must be at least 10 and at least -batch-size (%d): a batch holds distinct people", o.BatchSize)
+	case o.Phones < 1 || o.Phones > o.People:
+		return o, fmt.Errorf("-phones must be within 1..-people (%d)", o.People)
 	case o.BatchClients < 1 || o.NearbyClients < 1:
 		return o, errors.New("-batch-clients and -nearby-clients must be positive")
 	case o.IdleSubscribers < 1:

@@ -27,13 +27,18 @@ func (b *bench) newRequest(ctx context.Context, method, path string, body []byte
 	return req, nil
 }
 
-// putLocation moves a random person to a random point of the city, with the
-// admin token; recorded_at is omitted, so it is now.
+// putLocation is a random phone's fix: it moves its own person to a random
+// point of the city with its own device token, as the apps do; recorded_at
+// is omitted, so it is now.
 func (b *bench) putLocation(ctx context.Context, w *worker) (*http.Request, error) {
-	id := 1 + w.rng.IntN(b.opts.People)
+	id := 1 + w.rng.IntN(b.opts.Phones)
 	lat, lon := defaultCity.point(w.rng)
 	body := append(appendLatLon(append(make([]byte, 0, 48), '{'), lat, lon), '}')
-	return b.newRequest(ctx, http.MethodPut, "/api/v1/people/"+strconv.Itoa(id)+"/location", body)
+	req, err := b.newRequest(ctx, http.MethodPut, "/api/v1/people/"+strconv.Itoa(id)+"/location", body)
+	if err == nil {
+		req.Header["Authorization"] = []string{"Bearer " + deviceToken(id)}
+	}
+	return req, err
 }
 
 // postLocations sends BatchSize positions of distinct people, chosen exactly

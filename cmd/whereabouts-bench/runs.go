@@ -37,7 +37,7 @@ func plan(o options) []*phase {
 func (b *bench) script(p *phase) string {
 	switch p.Kind {
 	case "ingest":
-		return ingestScript(b.opts.People, defaultCity)
+		return ingestScript(b.opts.Phones, defaultCity)
 	case "batch":
 		return batchScript(b.opts.People, b.opts.BatchSize, defaultCity)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -119,19 +120,28 @@ func (b *bench) stopServer() error {
 	return err
 }
 
+// deviceToken is person id's device token. The API keeps tokens as their
+// SHA-256 (store.HashToken), which seed computes in SQL from the same
+// prefix.
+func deviceToken(id int) string { return deviceTokenPrefix + strconv.Itoa(id) }
+
+const deviceTokenPrefix = "bench-device-"
+
 // seed inserts people 1..n spread uniformly over the city, with a fix an
-// hour old so every benchmark move is newer. Triggers are skipped
-// (session_replication_role) so seeding sends no notifications;
-// change_xid takes its column default.
+// hour old so every benchmark move is newer, and a device token each.
+// Triggers are skipped (session_replication_role) so seeding sends no
+// notifications, and the token goes to person_key by hand; change_xid takes
+// its column default.
 func seed(ctx context.Context, db *pgx.Conn, n int) error {
 	c := defaultCity
 	stmts := []string{
 		"SET session_replication_role = replica",
 		fmt.Sprintf(`INSERT INTO person (name, token_hash, loc, recorded_at, version)
-SELECT 'p' || i, decode(md5(i::text), 'hex'),
+SELECT 'p' || i, sha256(convert_to('`+deviceTokenPrefix+`' || i, 'UTF8')),
        ST_SetSRID(ST_MakePoint(%.6f + (2 * random() - 1) * %.9f, %.6f + (2 * random() - 1) * %.9f), 4326)::geography,
        now() - interval '1 hour', 0
 FROM generate_series(1, %d) AS i`, c.Lon, c.DLon, c.Lat, c.DLat, n),
+		"INSERT INTO person_key (person_id, token_hash) SELECT id, token_hash FROM person",
 		"SET session_replication_role = DEFAULT",
 		"VACUUM ANALYZE person",
 	}
