@@ -74,7 +74,7 @@ func newService(t *testing.T, cfg api.Config) *service {
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = adminToken
 	}
-	metrics := api.NewMetrics(prometheus.NewRegistry(), listener, hub, streams)
+	metrics := api.NewMetrics(prometheus.NewRegistry(), listener, hub, streams, devices)
 	commit := st.NewCommitter(store.CommitConfig{OnFlush: metrics.CommitRows})
 	a := api.New(cfg, api.Deps{Store: st, Commit: commit, Devices: devices, Streams: streams, Ready: listener.Ready, Log: log, Metrics: metrics})
 	srv, osm := httptest.NewServer(a.Handler()), httptest.NewServer(a.OsmAndHandler())

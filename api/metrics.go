@@ -21,9 +21,10 @@ type Metrics struct {
 	commit    prometheus.Histogram
 }
 
-// NewMetrics registers the metrics on reg. The listener, hub and streams are
-// read at scrape time, so they keep their own counters and need no hooks.
-func NewMetrics(reg *prometheus.Registry, listener *notify.Listener, hub *notify.Hub, streams Streams) *Metrics {
+// NewMetrics registers the metrics on reg. The listener, hub, streams and
+// device cache (nil: none) are read at scrape time, so they keep their own
+// counters and need no hooks.
+func NewMetrics(reg *prometheus.Registry, listener *notify.Listener, hub *notify.Hub, streams Streams, devices *store.DeviceCache) *Metrics {
 	m := &Metrics{
 		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -69,6 +70,12 @@ func NewMetrics(reg *prometheus.Registry, listener *notify.Listener, hub *notify
 		connections("websocket", streams.WebSocket.Open),
 		connections("sse", streams.Events.Open),
 	)
+	if devices != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "whereabouts_device_tokens_cached",
+			Help: "Device tokens checked in the last minute and trusted without a query.",
+		}, func() float64 { return float64(devices.Len()) }))
+	}
 	return m
 }
 

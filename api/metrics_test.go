@@ -33,7 +33,10 @@ func sample(text, series string) string {
 
 func TestMetricsCountWritesRequestsAndTheListener(t *testing.T) {
 	s := newService(t, api.Config{})
-	id, _ := s.newPerson("ada")
+	id, token := s.newPerson("ada")
+	if r := s.call("GET", path(id, ""), token, ""); r.status != http.StatusOK {
+		t.Fatalf("GET with the device token: %d %s", r.status, r.body)
+	}
 
 	if r := s.call("PUT", path(id, "/location"), adminToken, `{"lat":51.5,"lon":-0.1,"recorded_at":`+nowJSON(-time.Minute)+`}`); r.status != http.StatusOK {
 		t.Fatalf("PUT: %d %s", r.status, r.body)
@@ -72,6 +75,7 @@ func TestMetricsCountWritesRequestsAndTheListener(t *testing.T) {
 		`whereabouts_positions_total{reason="flagged_null_island",result="accepted"}`: "1",
 		`whereabouts_positions_total{reason="invalid_location",result="rejected"}`:    "2",
 		`whereabouts_listener_ready`:                                                                           "1",
+		`whereabouts_device_tokens_cached`:                                                                     "1",
 		`whereabouts_stream_subscribers{transport="websocket"}`:                                                "0",
 		`whereabouts_stream_connections{transport="sse"}`:                                                      "1",
 		`whereabouts_stream_subscribers{transport="sse"}`:                                                      "1",

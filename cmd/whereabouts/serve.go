@@ -77,7 +77,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		Events:    &notify.SSE{Hub: hub, Source: st, Log: log},
 		Poll:      &notify.Poll{Hub: hub, Source: st, Log: log, Timeout: c.PollTimeout},
 	}
-	metrics := api.NewMetrics(prometheus.NewRegistry(), listener, hub, streams)
+	metrics := api.NewMetrics(prometheus.NewRegistry(), listener, hub, streams, devices)
 	commitCfg := c.Commit
 	commitCfg.OnFlush = metrics.CommitRows
 	commit := st.NewCommitter(commitCfg)
