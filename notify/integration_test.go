@@ -33,7 +33,9 @@ type stack struct {
 	srv      *httptest.Server
 }
 
-func newStack(t *testing.T) *stack {
+// newStack starts the stack; configure, if any, adjusts the listener
+// before it runs.
+func newStack(t *testing.T, configure ...func(*notify.Listener)) *stack {
 	t.Helper()
 	ctx := context.Background()
 	s := &stack{dsn: pgtest.NewDB(t), hub: notify.NewHub(notify.HubConfig{})}
@@ -50,6 +52,9 @@ func newStack(t *testing.T) *stack {
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	s.listener = &notify.Listener{ConnConfig: cfg, Hub: s.hub, Source: st, Log: log,
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond}
+	for _, c := range configure {
+		c(s.listener)
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- s.listener.Run(runCtx) }()

@@ -2,8 +2,6 @@ package notify_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -11,10 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"whereabouts/geo"
 	"whereabouts/notify"
-	"whereabouts/pgcluster/pgtest"
-	"whereabouts/store"
 )
 
 // forgetLog records what a Listener tells its Forgetter.
@@ -46,37 +41,21 @@ func (f *forgetLog) seen() ([]int64, int) {
 // and of every reconnection (removals may have passed while it was away).
 func TestListenerTellsOfRemovalsAndReconnections(t *testing.T) {
 	ctx := context.Background()
-	dsn := pgtest.NewDB(t)
-	st, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["application_name"] = "forget-listener"
 	forgets := &forgetLog{}
-	l := &notify.Listener{ConnConfig: cfg, Hub: notify.NewHub(notify.HubConfig{}), Source: st, Forget: forgets,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- l.Run(runCtx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	waitFor(t, 10*time.Second, "the listener to be ready", l.Ready)
+	s := newStack(t, func(l *notify.Listener) {
+		l.Forget = forgets
+		l.ConnConfig.RuntimeParams["application_name"] = "forget-listener"
+	})
 	if _, all := forgets.seen(); all != 1 {
 		t.Fatalf("ForgetAll on connecting: %d calls, want 1", all)
 	}
-
-	keep, gone := mustCreate(t, st, "Keep"), mustCreate(t, st, "Gone")
+	keep, gone := s.createPerson(t, "Keep"), s.createPerson(t, "Gone")
 	for _, id := range []int64{keep, gone} {
-		if _, err := st.UpdateLocation(ctx, store.Update{PersonID: id, Position: geo.Position{
-			Point: geo.Point{Lon: 4.89, Lat: 52.37}, RecordedAt: time.Now()}}); err != nil {
+		if _, err := s.move(ctx, id, 4.89, 52.37); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := st.DeletePerson(ctx, gone); err != nil {
+	if err := s.store.DeletePerson(ctx, gone); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the removal to be told", func() bool { p, _ := forgets.seen(); return len(p) > 0 })
@@ -84,7 +63,7 @@ func TestListenerTellsOfRemovalsAndReconnections(t *testing.T) {
 		t.Fatalf("Forget calls %v, want only the removed person %d", p, gone)
 	}
 
-	db, err := pgx.Connect(ctx, dsn)
+	db, err := pgx.Connect(ctx, s.dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,13 +72,4 @@ func TestListenerTellsOfRemovalsAndReconnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "ForgetAll after reconnecting", func() bool { _, all := forgets.seen(); return all >= 2 })
-}
-
-func mustCreate(t *testing.T, st *store.Store, name string) int64 {
-	t.Helper()
-	p, err := st.CreatePerson(context.Background(), name, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.ID
 }
