@@ -127,12 +127,13 @@ func (l *Listener) session(ctx context.Context, onReady func()) error {
 			return fmt.Errorf("notify: listen %s: %w", ch, err)
 		}
 	}
-	// After LISTEN, so a change is either in the resync or notified (or
-	// both: the hub drops the duplicate by version). The hub's cursor is
-	// 0 at first: the first resync seeds it with everyone.
+	// Removals while away were not heard; from here on they are.
 	if l.Forget != nil {
 		l.Forget.ForgetAll()
 	}
+	// After LISTEN, so a change is either in the resync or notified (or
+	// both: the hub drops the duplicate by version). The hub's cursor is
+	// 0 at first: the first resync seeds it with everyone.
 	if err := l.resync(ctx, l.Hub.Cursor()); err != nil {
 		return err
 	}
