@@ -21,11 +21,11 @@ import (
 // that raced a removal is not cached, and every entry expires after TTL,
 // which bounds a token changed behind the API's back (in SQL).
 type DeviceCache struct {
-	store *Store
-	ttl   time.Duration
-	max   int
-	now   func() time.Time
-	live  func() bool
+	lookup func(ctx context.Context, token string) (Device, error)
+	ttl    time.Duration
+	max    int
+	now    func() time.Time
+	live   func() bool
 
 	mu       sync.Mutex
 	byHash   map[[sha256.Size]byte]cachedDevice
@@ -48,9 +48,9 @@ type DeviceCacheConfig struct {
 	Live func() bool
 }
 
-// NewDeviceCache caches s's DeviceByToken.
-func (s *Store) NewDeviceCache(cfg DeviceCacheConfig) *DeviceCache {
-	c := &DeviceCache{store: s, ttl: cfg.TTL, max: cfg.Max, now: cfg.Now, live: cfg.Live,
+// NewDeviceCache caches lookup, normally a Store's DeviceByToken.
+func NewDeviceCache(lookup func(ctx context.Context, token string) (Device, error), cfg DeviceCacheConfig) *DeviceCache {
+	c := &DeviceCache{lookup: lookup, ttl: cfg.TTL, max: cfg.Max, now: cfg.Now, live: cfg.Live,
 		byHash: map[[sha256.Size]byte]cachedDevice{}, byPerson: map[int64][sha256.Size]byte{}}
 	if c.ttl <= 0 {
 		c.ttl = time.Minute
@@ -67,12 +67,12 @@ func (s *Store) NewDeviceCache(cfg DeviceCacheConfig) *DeviceCache {
 	return c
 }
 
-// DeviceByToken is Store.DeviceByToken, answered from the cache while the
+// DeviceByToken is the lookup's answer, from the cache while the
 // token was checked less than TTL ago. Unknown tokens are never cached: a
 // new person's token works at once, and guessing fills nothing.
 func (c *DeviceCache) DeviceByToken(ctx context.Context, token string) (Device, error) {
 	if !c.live() {
-		return c.store.DeviceByToken(ctx, token)
+		return c.lookup(ctx, token)
 	}
 	h := sha256.Sum256([]byte(token))
 	c.mu.Lock()
@@ -82,7 +82,7 @@ func (c *DeviceCache) DeviceByToken(ctx context.Context, token string) (Device, 
 	if ok && c.now().Before(e.until) {
 		return e.Device, nil
 	}
-	d, err := c.store.DeviceByToken(ctx, token)
+	d, err := c.lookup(ctx, token)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if errors.Is(err, ErrNotFound) {

@@ -40,7 +40,7 @@ func newTokenWorld(t *testing.T) *tokenWorld {
 
 func (w *tokenWorld) cache(cfg store.DeviceCacheConfig) *store.DeviceCache {
 	cfg.Now = func() time.Time { return w.now }
-	return w.s.NewDeviceCache(cfg)
+	return store.NewDeviceCache(w.s.DeviceByToken, cfg)
 }
 
 // revoke changes the person's token in SQL, without telling any cache.
@@ -150,5 +150,32 @@ func TestDeviceCacheNeverCachesUnknownTokensAndStaysBounded(t *testing.T) {
 		if n := c.Len(); n > 2 || n < 1 {
 			t.Fatalf("after %d more tokens the cache holds %d, want 1 or 2", i+1, n)
 		}
+	}
+}
+
+// A lookup that a removal overtook must not be cached: the removal may be
+// this very person's, heard while the database answered.
+func TestDeviceCacheDropsALookupARemovalOvertook(t *testing.T) {
+	w := newTokenWorld(t)
+	var c *store.DeviceCache
+	lookups, overtake := 0, true
+	c = store.NewDeviceCache(func(ctx context.Context, token string) (store.Device, error) {
+		lookups++
+		d, err := w.s.DeviceByToken(ctx, token)
+		if overtake {
+			c.Forget(w.id + 1) // any removal: the cache cannot tell whose it would have been
+		}
+		return d, err
+	}, store.DeviceCacheConfig{})
+	w.answers(t, c)
+	w.answers(t, c)
+	if lookups != 2 || c.Len() != 0 {
+		t.Fatalf("after overtaken lookups: %d lookups, %d cached; want 2 and 0", lookups, c.Len())
+	}
+	overtake = false
+	w.answers(t, c)
+	w.answers(t, c)
+	if lookups != 3 || c.Len() != 1 {
+		t.Fatalf("after a clean lookup: %d lookups, %d cached; want 3 and 1", lookups, c.Len())
 	}
 }
