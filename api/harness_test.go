@@ -55,7 +55,7 @@ func newService(t *testing.T, cfg api.Config) *service {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	hub := notify.NewHub(notify.HubConfig{Log: log})
 	listener := &notify.Listener{ConnConfig: connCfg, Hub: hub, Source: st, Log: log}
-	devices := store.NewDeviceCache(st.DeviceByToken, store.DeviceCacheConfig{Live: listener.Ready})
+	devices := store.NewDeviceCache(st.DeviceByDigest, store.DeviceCacheConfig{Live: listener.Ready})
 	listener.Forget = devices
 	done := make(chan struct{})
 	go func() { listener.Run(ctx); close(done) }()

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -42,7 +43,11 @@ func (s *Server) device(ctx context.Context, token string) (store.Device, error)
 	if token == "" {
 		return store.Device{}, errUnauthorized
 	}
-	d, err := s.devices.DeviceByToken(ctx, token)
+	return s.deviceByDigest(ctx, sha256.Sum256([]byte(token)))
+}
+
+func (s *Server) deviceByDigest(ctx context.Context, digest [sha256.Size]byte) (store.Device, error) {
+	d, err := s.devices.DeviceByDigest(ctx, digest)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Device{}, errUnauthorized
 	}

@@ -50,7 +50,7 @@ func (s *Server) auth(level access) func(http.HandlerFunc) http.Handler {
 			h := sha256.Sum256([]byte(token))
 			p := principal{admin: s.cfg.AdminToken != "" && subtle.ConstantTimeCompare(h[:], adminHash[:]) == 1}
 			if !p.admin {
-				d, err := s.device(r.Context(), token)
+				d, err := s.deviceByDigest(r.Context(), h)
 				if err != nil {
 					writeError(w, r, s.log, err)
 					return

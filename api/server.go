@@ -4,6 +4,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"log/slog"
 	"time"
 
@@ -63,7 +64,8 @@ func New(cfg Config, d Deps) *Server {
 		ready: d.Ready, log: d.Log, metrics: d.Metrics, now: time.Now}
 }
 
-// deviceLookup resolves device tokens: the store, or its cache.
+// deviceLookup resolves device tokens by their SHA-256: the store, or its
+// cache.
 type deviceLookup interface {
-	DeviceByToken(ctx context.Context, token string) (store.Device, error)
+	DeviceByDigest(ctx context.Context, digest [sha256.Size]byte) (store.Device, error)
 }

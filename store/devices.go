@@ -21,7 +21,7 @@ import (
 // that raced a removal is not cached, and every entry expires after TTL,
 // which bounds a token changed behind the API's back (in SQL).
 type DeviceCache struct {
-	lookup func(ctx context.Context, token string) (Device, error)
+	lookup func(ctx context.Context, digest [sha256.Size]byte) (Device, error)
 	ttl    time.Duration
 	max    int
 	now    func() time.Time
@@ -48,8 +48,8 @@ type DeviceCacheConfig struct {
 	Live func() bool
 }
 
-// NewDeviceCache caches lookup, normally a Store's DeviceByToken.
-func NewDeviceCache(lookup func(ctx context.Context, token string) (Device, error), cfg DeviceCacheConfig) *DeviceCache {
+// NewDeviceCache caches lookup, normally a Store's DeviceByDigest.
+func NewDeviceCache(lookup func(ctx context.Context, digest [sha256.Size]byte) (Device, error), cfg DeviceCacheConfig) *DeviceCache {
 	c := &DeviceCache{lookup: lookup, ttl: cfg.TTL, max: cfg.Max, now: cfg.Now, live: cfg.Live,
 		byHash: map[[sha256.Size]byte]cachedDevice{}, byPerson: map[int64][sha256.Size]byte{}}
 	if c.ttl <= 0 {
@@ -67,14 +67,13 @@ func NewDeviceCache(lookup func(ctx context.Context, token string) (Device, erro
 	return c
 }
 
-// DeviceByToken is the lookup's answer, from the cache while the
+// DeviceByDigest is the lookup's answer, from the cache while the
 // token was checked less than TTL ago. Unknown tokens are never cached: a
 // new person's token works at once, and guessing fills nothing.
-func (c *DeviceCache) DeviceByToken(ctx context.Context, token string) (Device, error) {
+func (c *DeviceCache) DeviceByDigest(ctx context.Context, h [sha256.Size]byte) (Device, error) {
 	if !c.live() {
-		return c.lookup(ctx, token)
+		return c.lookup(ctx, h)
 	}
-	h := sha256.Sum256([]byte(token))
 	c.mu.Lock()
 	e, ok := c.byHash[h]
 	forgets := c.forgets
@@ -82,7 +81,7 @@ func (c *DeviceCache) DeviceByToken(ctx context.Context, token string) (Device, 
 	if ok && c.now().Before(e.until) {
 		return e.Device, nil
 	}
-	d, err := c.lookup(ctx, token)
+	d, err := c.lookup(ctx, h)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if errors.Is(err, ErrNotFound) {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func newTokenWorld(t *testing.T) *tokenWorld {
 
 func (w *tokenWorld) cache(cfg store.DeviceCacheConfig) *store.DeviceCache {
 	cfg.Now = func() time.Time { return w.now }
-	return store.NewDeviceCache(w.s.DeviceByToken, cfg)
+	return store.NewDeviceCache(w.s.DeviceByDigest, cfg)
 }
 
 // revoke changes the person's token in SQL, without telling any cache.
@@ -55,7 +56,7 @@ func (w *tokenWorld) revoke(t *testing.T) {
 // answers reports whether c still takes the token, and for whom.
 func (w *tokenWorld) answers(t *testing.T, c *store.DeviceCache) bool {
 	t.Helper()
-	d, err := c.DeviceByToken(context.Background(), w.token)
+	d, err := c.DeviceByDigest(context.Background(), sha256.Sum256([]byte(w.token)))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return false
@@ -130,13 +131,13 @@ func TestDeviceCacheNeverCachesUnknownTokensAndStaysBounded(t *testing.T) {
 	w := newTokenWorld(t)
 	c := w.cache(store.DeviceCacheConfig{Max: 2})
 	ctx := context.Background()
-	if _, err := c.DeviceByToken(ctx, "not yet"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := c.DeviceByDigest(ctx, sha256.Sum256([]byte("not yet"))); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown token: %v", err)
 	}
 	if _, err := w.db.Exec(ctx, `UPDATE person_key SET token_hash = $1 WHERE person_id = $2`, store.HashToken("not yet"), w.id); err != nil {
 		t.Fatal(err)
 	}
-	if d, err := c.DeviceByToken(ctx, "not yet"); err != nil || d.PersonID != w.id {
+	if d, err := c.DeviceByDigest(ctx, sha256.Sum256([]byte("not yet"))); err != nil || d.PersonID != w.id {
 		t.Fatalf("a token refused once stayed refused: %+v, %v", d, err)
 	}
 	for i := range 3 {
@@ -144,7 +145,7 @@ func TestDeviceCacheNeverCachesUnknownTokensAndStaysBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.DeviceByToken(ctx, p.Token); err != nil {
+		if _, err := c.DeviceByDigest(ctx, sha256.Sum256([]byte(p.Token))); err != nil {
 			t.Fatal(err)
 		}
 		if n := c.Len(); n > 2 || n < 1 {
@@ -159,9 +160,9 @@ func TestDeviceCacheDropsALookupARemovalOvertook(t *testing.T) {
 	w := newTokenWorld(t)
 	var c *store.DeviceCache
 	lookups, overtake := 0, true
-	c = store.NewDeviceCache(func(ctx context.Context, token string) (store.Device, error) {
+	c = store.NewDeviceCache(func(ctx context.Context, digest [sha256.Size]byte) (store.Device, error) {
 		lookups++
-		d, err := w.s.DeviceByToken(ctx, token)
+		d, err := w.s.DeviceByDigest(ctx, digest)
 		if overtake {
 			c.Forget(w.id + 1) // any removal: the cache cannot tell whose it would have been
 		}

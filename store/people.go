@@ -89,12 +89,13 @@ type Device struct {
 	DeviceID string // "" when the person has none
 }
 
-// DeviceByToken finds whose device token this is. The lookup is by SHA-256,
-// so timing reveals nothing about the token.
-func (s *Store) DeviceByToken(ctx context.Context, token string) (Device, error) {
+// DeviceByDigest finds whose device token this is, by the token's SHA-256
+// (the caller has it already: auth compares it with the admin token's), so
+// timing reveals nothing about the token.
+func (s *Store) DeviceByDigest(ctx context.Context, digest [sha256.Size]byte) (Device, error) {
 	var d Device
 	var deviceID *string
-	err := s.pool.QueryRow(ctx, "SELECT person_id, device_id FROM person_key WHERE token_hash = $1", HashToken(token)).Scan(&d.PersonID, &deviceID)
+	err := s.pool.QueryRow(ctx, "SELECT person_id, device_id FROM person_key WHERE token_hash = $1", digest[:]).Scan(&d.PersonID, &deviceID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Device{}, fmt.Errorf("store: device token: %w", ErrNotFound)
 	}

@@ -70,7 +70,7 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	hub := notify.NewHub(notify.HubConfig{Log: log})
 	listener := &notify.Listener{ConnConfig: listenCfg, Hub: hub, Source: st, Log: log}
-	devices := store.NewDeviceCache(st.DeviceByToken, store.DeviceCacheConfig{Live: listener.Ready})
+	devices := store.NewDeviceCache(st.DeviceByDigest, store.DeviceCacheConfig{Live: listener.Ready})
 	listener.Forget = devices
 	streams := api.Streams{
 		WebSocket: &notify.WebSocket{Hub: hub, Source: st, Log: log},
