@@ -12,7 +12,7 @@ import (
 	"github.com/golang-migrate/migrate/v4"
 	migratepgx "github.com/golang-migrate/migrate/v4/database/pgx/v5"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -44,11 +44,13 @@ func Version(ctx context.Context, dsn string) (version uint, dirty bool, err err
 }
 
 func run(ctx context.Context, dsn, what string, fn func(*migrate.Migrate) error) error {
-	cfg, err := pgx.ParseConfig(dsn)
+	// pgxpool's parser: the URL may carry the pool's settings (pool_*),
+	// which it takes out; pgx's own would send them to PostgreSQL.
+	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return fmt.Errorf("sql: %s: parse database url: %w", what, err)
 	}
-	db := stdlib.OpenDB(*cfg)
+	db := stdlib.OpenDB(*cfg.ConnConfig)
 	defer db.Close()
 	m, err := newMigrate(ctx, db)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"whereabouts/api"
@@ -57,10 +57,13 @@ func serveCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	defer st.Close()
-	listenCfg, err := pgx.ParseConfig(sessionDSN(c, dsn))
+	// pgxpool's parser takes out the pool's settings (pool_*), which
+	// PostgreSQL would refuse as session parameters.
+	listenPool, err := pgxpool.ParseConfig(sessionDSN(c, dsn))
 	if err != nil {
 		return fmt.Errorf("listener: parse database url: %w", err)
 	}
+	listenCfg := listenPool.ConnConfig
 	reads := st
 	if c.ReadDatabaseURL != "" {
 		if reads, err = store.Open(ctx, c.ReadDatabaseURL); err != nil {

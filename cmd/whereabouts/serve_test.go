@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -139,5 +140,27 @@ func TestServeOpensTheOsmAndPortWhenAsked(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("OsmAnd port answered %d to a request without a device", resp.StatusCode)
+	}
+}
+
+// The pool's settings ride on the database URL (pgxpool reads pool_*
+// parameters); the connections that are not pooled (migrations, the
+// listener) must take the same URL without passing them to PostgreSQL as
+// session settings, which it refuses.
+func TestServeTakesPoolSettingsInTheDatabaseURL(t *testing.T) {
+	dsn := pgtest.NewEmptyDB(t)
+	base, _, out := startServe(t, map[string]string{
+		"WHEREABOUTS_ADMIN_TOKEN":  "admin-secret",
+		"WHEREABOUTS_DATABASE_URL": dsn + "&pool_max_conns=3&pool_min_conns=1",
+	})
+	var created struct {
+		ID    int64  `json:"id"`
+		Token string `json:"token"`
+	}
+	if status := request(t, "POST", base+"/api/v1/people", "admin-secret", `{"name":"Pool"}`, &created); status != 201 {
+		t.Fatalf("create: %d\n%s", status, out)
+	}
+	if status := request(t, "PUT", fmt.Sprintf("%s/api/v1/people/%d/location", base, created.ID), created.Token, `{"lat":52.37,"lon":4.89}`, nil); status != 200 {
+		t.Fatalf("move: %d\n%s", status, out)
 	}
 }
