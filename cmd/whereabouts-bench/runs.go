@@ -124,7 +124,8 @@ func (b *bench) ingestHTTP(ctx context.Context, p *phase) (row, error) {
 		return row{}, err
 	}
 	b.noteGroupSize(ctx, p)
-	r := newRow("single-position ingest: `PUT /api/v1/people/{id}/location`", p.Clients, "req/s", res)
+	r := newRow(fmt.Sprintf("single-position ingest: `PUT /api/v1/people/{id}/location` (%s phones, own device tokens)",
+		grouped0(int64(b.opts.Phones))), p.Clients, "req/s", res)
 	r.Ceiling, r.CeilNote = p.PG.TPS, "tps"
 	switch p.Clients {
 	case 32:
