@@ -41,7 +41,7 @@ type cachedDevice struct {
 // DeviceCacheConfig sizes a DeviceCache. Zero fields take the defaults.
 type DeviceCacheConfig struct {
 	TTL time.Duration    // how long a checked token is trusted (default 1 minute)
-	Max int              // most tokens kept; when full, expired ones go first, then all (default 100,000)
+	Max int              // most tokens kept; when full, expired ones go, or all if that frees less than a tenth (default 100,000)
 	Now func() time.Time // the clock (default time.Now)
 	// Live says removals are being heard (the listener is connected and
 	// caught up); while false, every token is looked up. Default: always.
@@ -104,8 +104,11 @@ func (c *DeviceCache) DeviceByDigest(ctx context.Context, h [sha256.Size]byte) (
 	return d, nil
 }
 
-// evictLocked makes room: expired entries go, and if none had expired,
-// everything does (the next requests look their tokens up again).
+// evictLocked makes room: expired entries go, and if that freed less than
+// a tenth of the cache, everything does (the next requests look their
+// tokens up again). Each scan of the whole cache so frees room for at least
+// a tenth of it, so more phones than Max cost a scan every Max/10 lookups,
+// not one each.
 func (c *DeviceCache) evictLocked() {
 	now := c.now()
 	for h, e := range c.byHash {
@@ -113,7 +116,7 @@ func (c *DeviceCache) evictLocked() {
 			c.dropLocked(h)
 		}
 	}
-	if len(c.byHash) >= c.max {
+	if len(c.byHash) > c.max-max(c.max/10, 1) {
 		clear(c.byHash)
 		clear(c.byPerson)
 	}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"errors"
 	"testing"
 	"time"
@@ -178,5 +179,56 @@ func TestDeviceCacheDropsALookupARemovalOvertook(t *testing.T) {
 	w.answers(t, c)
 	if lookups != 3 || c.Len() != 1 {
 		t.Fatalf("after a clean lookup: %d lookups, %d cached; want 3 and 1", lookups, c.Len())
+	}
+}
+
+// A full cache drops its expired tokens and keeps the rest when that frees
+// a tenth of it; when it frees less, it drops everything rather than scan
+// the whole cache again at the next lookup.
+func TestDeviceCacheEvictsExpiredTokensFirst(t *testing.T) {
+	w := newTokenWorld(t)
+	ctx := context.Background()
+	digests := make([][sha256.Size]byte, 21)
+	for i := range digests {
+		p, err := w.s.CreatePerson(ctx, fmt.Sprint("Phone ", i), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests[i] = sha256.Sum256([]byte(p.Token))
+	}
+	start := w.now
+	// fill caches digests[0:expiring] at 0 s and the rest of the first 20
+	// at 30 s (full: Max 20), then one more at 61 s, and reports how many
+	// tokens are cached and how many lookups a cached one cost again.
+	fill := func(expiring int) (int, int) {
+		lookups := 0
+		c := store.NewDeviceCache(func(ctx context.Context, digest [sha256.Size]byte) (store.Device, error) {
+			lookups++
+			return w.s.DeviceByDigest(ctx, digest)
+		}, store.DeviceCacheConfig{Max: 20, TTL: time.Minute, Now: func() time.Time { return w.now }})
+		for i, d := range digests {
+			switch i {
+			case 0:
+				w.now = start
+			case expiring:
+				w.now = start.Add(30 * time.Second)
+			case 20:
+				w.now = start.Add(61 * time.Second)
+			}
+			if _, err := c.DeviceByDigest(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := lookups
+		if _, err := c.DeviceByDigest(ctx, digests[19]); err != nil {
+			t.Fatal(err)
+		}
+		return c.Len(), lookups - before
+	}
+	if n, again := fill(2); n != 19 || again != 0 {
+		t.Errorf("two of 20 expired: %d cached and %d lookups for an unexpired token, want 19 and 0", n, again)
+	}
+	if n, _ := fill(1); n != 2 {
+		t.Errorf("one of 20 expired: %d cached, want 2 (the cache started over)", n)
 	}
 }
