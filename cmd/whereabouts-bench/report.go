@@ -213,7 +213,7 @@ func (rep report) write(w io.Writer) {
 func (rep report) writeLoad(w io.Writer) {
 	o, m := rep.Opts, rep.Machine
 	fmt.Fprintf(w, "- Load: each row is a pair measured back to back: first pgbench with the server stopped, `%s`; then a fresh server under HTTP load for %s (after an unmeasured %s warm-up), its keep-alive clients (one plain HTTP/1.1 connection each) in the bench process sharing the %d cores with the server and PostgreSQL. Single-position ingest: each request is a random one of %s phones (people 1..%[5]s, pgbench draws the same ids) moving its own person with its own device token, as the apps do; batches and queries use the admin token. Both sides feed two LISTEN connections: the counter, and the server's own listener (or, under pgbench, a stand-in for it).\n",
-		pgbenchCommand(o.Duration), o.Duration, warmupFor(o.Duration), m.NProc, grouped(float64(o.Phones)))
+		pgbenchCommand(o.Duration), o.Duration, warmupFor(o.Duration), m.NProc, grouped0(int64(o.Phones)))
 	fmt.Fprintf(w, "- pgbench scripts (kept with -keep): ingest = the history INSERT and the person UPDATE of store/locations.go as single-row statements (seen_at set in the UPDATE, RETURNING as the server reads) in one transaction sent as one pipeline, notify trigger on; "+
 		"batch = the server's transaction: BEGIN, its one statement over unnest arrays (lock, history INSERT, UPDATE, last seen; test-checked against store/locations.go) for %d distinct people in id order, COMMIT, the arrays drawn by a SELECT before the transaction; "+
 		"nearby = store.Nearby's statement (store/query_nearby.go, no filters, k=10 as a parameter).\n", o.BatchSize)
