@@ -3,8 +3,8 @@ package store_test
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
