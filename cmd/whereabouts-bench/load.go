@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"math"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -39,63 +37,6 @@ func newRand(stream uint64) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), stream))
 }
 
-// keepAlive is one worker's HTTP/1.1 connection, used by that worker alone:
-// write a request, read its response, repeat. The load generator shares the
-// 2 cores with the server and PostgreSQL while pgbench's C client is lean,
-// so it must cost little CPU per request; net/http's Transport hands every
-// request and response between three goroutines (measured during
-// single-position ingest: 35-55 us of client CPU per request, 22-30 us this
-// way).
-type keepAlive struct {
-	conn net.Conn
-	r    *bufio.Reader
-	w    *bufio.Writer
-	stop func() bool // unregisters the close on cancellation
-}
-
-func (k *keepAlive) do(req *http.Request, body *bytes.Buffer) (*http.Response, error) {
-	if k.conn == nil {
-		conn, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(req.Context(), "tcp", req.URL.Host)
-		if err != nil {
-			return nil, err
-		}
-		k.conn, k.r, k.w = conn, bufio.NewReaderSize(conn, 4096), bufio.NewWriterSize(conn, 4096)
-		// Cancellation (Ctrl-C) must interrupt a request in flight.
-		k.stop = context.AfterFunc(req.Context(), func() { conn.Close() })
-	}
-	resp, err := k.roundTrip(req, body)
-	if err != nil || resp.Close {
-		k.close()
-	}
-	return resp, err
-}
-
-func (k *keepAlive) roundTrip(req *http.Request, body *bytes.Buffer) (*http.Response, error) {
-	k.conn.SetDeadline(time.Now().Add(time.Minute))
-	if err := req.Write(k.w); err != nil {
-		return nil, err
-	}
-	if err := k.w.Flush(); err != nil {
-		return nil, err
-	}
-	resp, err := http.ReadResponse(k.r, req)
-	if err != nil {
-		return nil, err
-	}
-	body.Reset()
-	_, err = body.ReadFrom(resp.Body)
-	resp.Body.Close()
-	return resp, err
-}
-
-func (k *keepAlive) close() {
-	if k.conn != nil {
-		k.stop()
-		k.conn.Close()
-		k.conn = nil
-	}
-}
-
 // worker is one client's state: its random source and reusable buffers.
 type worker struct {
 	rng  *rand.Rand
@@ -105,7 +46,7 @@ type worker struct {
 
 // makeRequest builds a worker's next request. countUnits says how many
 // units (requests, positions) a 2xx answer carries.
-type makeRequest func(ctx context.Context, w *worker) (*http.Request, error)
+type makeRequest func(w *worker) request
 type countUnits func(body []byte) int
 
 // loadResult is one HTTP phase: what succeeded, how fast, and what failed.
@@ -125,16 +66,17 @@ func (r loadResult) rate() float64 {
 	return float64(r.Units) / r.Elapsed.Seconds()
 }
 
-// load runs clients workers for warm (not measured) and then dur, each
-// sending its next request as soon as the previous one was answered.
-func load(ctx context.Context, clients int, warm, dur time.Duration, mk makeRequest, units countUnits) loadResult {
+// load runs clients workers against addr (host:port) for warm (not
+// measured) and then dur, each sending its next request as soon as the
+// previous one was answered.
+func load(ctx context.Context, addr string, clients int, warm, dur time.Duration, mk makeRequest, units countUnits) loadResult {
 	start := time.Now().Add(warm)
 	end := start.Add(dur)
 	parts := make([]loadResult, clients)
 	var wg sync.WaitGroup
 	for i := range clients {
 		wg.Go(func() {
-			w := &worker{rng: newRand(uint64(i))}
+			w := &worker{rng: newRand(uint64(i)), conn: keepAlive{addr: addr}}
 			parts[i] = drive(ctx, w, start, end, mk, units)
 			w.conn.close()
 		})
@@ -161,12 +103,7 @@ func drive(ctx context.Context, w *worker, start, end time.Time, mk makeRequest,
 		if !t0.Before(end) {
 			break
 		}
-		req, err := mk(ctx, w)
-		if err != nil {
-			res.fail(err.Error())
-			break
-		}
-		resp, err := w.conn.do(req, &w.resp)
+		status, err := w.conn.do(ctx, mk(w), &w.resp)
 		if err != nil {
 			if ctx.Err() == nil {
 				res.fail(err.Error())
@@ -179,8 +116,8 @@ func drive(ctx context.Context, w *worker, start, end time.Time, mk makeRequest,
 			continue // warm-up
 		}
 		switch {
-		case resp.StatusCode/100 != 2:
-			res.fail(resp.Status + ": " + firstLine(w.resp.String()))
+		case status/100 != 2:
+			res.fail(strconv.Itoa(status) + ": " + firstLine(w.resp.String()))
 		default:
 			res.Requests++
 			res.Units += int64(units(w.resp.Bytes()))

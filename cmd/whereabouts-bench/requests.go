@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -15,37 +13,21 @@ func (b *bench) warmup() time.Duration { return warmupFor(b.opts.Duration) }
 
 func warmupFor(d time.Duration) time.Duration { return min(time.Second, d/5) }
 
-func (b *bench) newRequest(ctx context.Context, method, path string, body []byte) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, method, b.srv.url+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header = http.Header{"Authorization": {"Bearer " + b.token}}
-	if body != nil {
-		req.Header["Content-Type"] = []string{"application/json"}
-	}
-	return req, nil
-}
-
 // putLocation is a random phone's fix: it moves its own person to a random
 // point of the city with its own device token, as the apps do; recorded_at
 // is omitted, so it is now.
-func (b *bench) putLocation(ctx context.Context, w *worker) (*http.Request, error) {
+func (b *bench) putLocation(w *worker) request {
 	id := 1 + w.rng.IntN(b.opts.Phones)
 	lat, lon := defaultCity.point(w.rng)
 	body := append(appendLatLon(append(make([]byte, 0, 48), '{'), lat, lon), '}')
-	req, err := b.newRequest(ctx, http.MethodPut, "/api/v1/people/"+strconv.Itoa(id)+"/location", body)
-	if err == nil {
-		req.Header["Authorization"] = []string{"Bearer " + deviceToken(id)}
-	}
-	return req, err
+	return request{Method: http.MethodPut, Path: "/api/v1/people/" + strconv.Itoa(id) + "/location", Token: deviceToken(id), Body: body}
 }
 
 // postLocations sends BatchSize positions of distinct people, chosen exactly
 // as the pgbench batch script chooses them (a random start, a stride coprime
 // to the number of people), so both meet the same row-lock contention
 // between concurrent batches.
-func (b *bench) postLocations(ctx context.Context, w *worker) (*http.Request, error) {
+func (b *bench) postLocations(w *worker) request {
 	size, people := b.opts.BatchSize, b.opts.People
 	step, off := stride(people, size), w.rng.IntN(people)
 	body := append(make([]byte, 0, 56*size), '[')
@@ -58,14 +40,14 @@ func (b *bench) postLocations(ctx context.Context, w *worker) (*http.Request, er
 		lat, lon := defaultCity.point(w.rng)
 		body = append(appendLatLon(append(body, ','), lat, lon), '}')
 	}
-	return b.newRequest(ctx, http.MethodPost, "/api/v1/locations", append(body, ']'))
+	return request{Method: http.MethodPost, Path: "/api/v1/locations", Token: b.token, Body: append(body, ']')}
 }
 
 // getNearby asks for the 10 people nearest a random point of the city.
-func (b *bench) getNearby(ctx context.Context, w *worker) (*http.Request, error) {
+func (b *bench) getNearby(w *worker) request {
 	lat, lon := defaultCity.point(w.rng)
 	q := "lat=" + strconv.FormatFloat(lat, 'f', 6, 64) + "&lon=" + strconv.FormatFloat(lon, 'f', 6, 64) + "&limit=10"
-	return b.newRequest(ctx, http.MethodGet, "/api/v1/people/nearby?"+q, nil)
+	return request{Method: http.MethodGet, Path: "/api/v1/people/nearby?" + q, Token: b.token}
 }
 
 func appendLatLon(buf []byte, lat, lon float64) []byte {

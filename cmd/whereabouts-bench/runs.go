@@ -204,7 +204,7 @@ func (b *bench) httpPhase(ctx context.Context, counted bool, clients int, mk mak
 	if err != nil {
 		return loadResult{}, err
 	}
-	res := load(ctx, clients, b.warmup(), b.opts.Duration, mk, units)
+	res := load(ctx, b.srv.addr(), clients, b.warmup(), b.opts.Duration, mk, units)
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
@@ -217,14 +217,12 @@ func (b *bench) httpPhase(ctx context.Context, counted bool, clients int, mk mak
 
 // probe sends one request and returns its status.
 func (b *bench) probe(ctx context.Context, mk makeRequest) (int, error) {
-	req, err := mk(ctx, &worker{rng: newRand(1)})
+	w := &worker{rng: newRand(1), conn: keepAlive{addr: b.srv.addr()}}
+	defer w.conn.close()
+	req := mk(w)
+	status, err := w.conn.do(ctx, req, &w.resp)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("probe %s: %w", req.Path, err)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("probe %s: %w", req.URL.Path, err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return status, nil
 }

@@ -45,6 +45,9 @@ type server struct {
 	log  *tailBuffer
 }
 
+// addr is the server's host:port.
+func (s *server) addr() string { return strings.TrimPrefix(s.url, "http://") }
+
 // startServer runs `whereabouts serve` on a kernel-chosen loopback port
 // against dsn, reads the address from its "listening on" line and waits for
 // /readyz.
