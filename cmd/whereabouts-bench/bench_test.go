@@ -221,3 +221,27 @@ func TestIdleHelpers(t *testing.T) {
 		t.Error("-idle-transports poll accepted")
 	}
 }
+
+// A phase's slices add up to one row: the HTTP rate is all units over all
+// measured time, pgbench's the mean of equal slices, latencies pooled.
+func TestSlicesMerge(t *testing.T) {
+	a := loadResult{Requests: 10, Units: 10, Elapsed: time.Second, Lat: []time.Duration{3, 1}}
+	b := loadResult{Requests: 30, Units: 30, Errors: 1, FirstErr: "500: x", Elapsed: time.Second, Lat: []time.Duration{2}}
+	m := loadResult{}.merge(a).merge(b)
+	if m.rate() != 20 || m.Errors != 1 || m.FirstErr != "500: x" || !slices.Equal(m.Lat, []time.Duration{1, 2, 3}) {
+		t.Fatalf("merged %+v, rate %v", m, m.rate())
+	}
+	pg := mergePgbench([]pgbenchResult{{TPS: 100, LatencyMS: 10, Done: 100, Failed: 1}, {TPS: 300, LatencyMS: 2, Done: 300}})
+	if pg.TPS != 200 || pg.LatencyMS != 4 || pg.Done != 400 || pg.Failed != 1 {
+		t.Fatalf("merged pgbench %+v", pg)
+	}
+	for _, c := range []struct {
+		dur    time.Duration
+		slices int
+		want   time.Duration
+	}{{15 * time.Second, 3, 5 * time.Second}, {5 * time.Second, 3, 2 * time.Second}, {time.Second, 3, time.Second}, {10 * time.Second, 1, 10 * time.Second}} {
+		if got := (options{Duration: c.dur, Slices: c.slices}).slice(); got != c.want {
+			t.Errorf("%v in %d slices: %v each, want %v", c.dur, c.slices, got, c.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
@@ -57,6 +58,18 @@ type loadResult struct {
 	FirstErr string
 	Elapsed  time.Duration
 	Lat      []time.Duration // sorted latencies of the 2xx answers
+}
+
+// merge adds a slice of the same phase to r.
+func (r loadResult) merge(o loadResult) loadResult {
+	r.Requests += o.Requests
+	r.Units += o.Units
+	r.Errors += o.Errors
+	r.FirstErr = cmp.Or(r.FirstErr, o.FirstErr)
+	r.Elapsed += o.Elapsed
+	r.Lat = append(r.Lat, o.Lat...)
+	slices.Sort(r.Lat)
+	return r
 }
 
 func (r loadResult) rate() float64 {

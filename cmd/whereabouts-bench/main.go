@@ -36,9 +36,10 @@ func main() {
 // options are the command's flags.
 type options struct {
 	People        int
-	Phones        int   // the ingest runs move people 1..Phones, each with its own device token
-	Clients       []int // concurrent clients of the single-position ingest run
-	Duration      time.Duration
+	Phones        int           // the ingest runs move people 1..Phones, each with its own device token
+	Clients       []int         // concurrent clients of the single-position ingest run
+	Duration      time.Duration // measured per phase and side, in Slices interleaved slices
+	Slices        int
 	Runs          []string // ingest, batch, nearby, idle, fanout
 	Keep          bool
 	ServerBin     string
@@ -75,6 +76,7 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	fs.IntVar(&o.People, "people", 100000, "people seeded once, for every run")
 	fs.IntVar(&o.Phones, "phones", 0, "phones of the single-position ingest run: people 1..phones, each sending with its own device token (default 10000, or -people if fewer)")
 	fs.DurationVar(&o.Duration, "duration", 15*time.Second, "length of each measured phase (HTTP and pgbench each)")
+	fs.IntVar(&o.Slices, "slices", 3, "interleaved pgbench and HTTP slices a phase is measured in (each -duration/-slices long, in whole seconds)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (cluster data, logs, pgbench scripts)")
 	fs.StringVar(&o.ServerBin, "server-bin", "", "whereabouts binary to benchmark (default: go build ./cmd/whereabouts)")
 	fs.IntVar(&o.BatchClients, "batch-clients", 4, "concurrent clients of the batch run")
@@ -117,6 +119,8 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	switch {
 	case o.Duration < time.Second:
 		return o, errors.New("-duration must be at least 1s (pgbench counts whole seconds)")
+	case o.Slices < 1:
+		return o, errors.New("-slices must be positive")
 	case o.BatchSize < 1 || o.BatchSize > 10000:
 		return o, errors.New("-batch-size must be within 1..10000 (the API's batch limit)")
 	case o.People < o.BatchSize || o.People < 10:
@@ -148,6 +152,12 @@ func parseInts(s string) ([]int, error) {
 }
 
 func (o options) has(run string) bool { return slices.Contains(o.Runs, run) }
+
+// slice is how long each side measures in one slice: pgbench counts whole
+// seconds.
+func (o options) slice() time.Duration {
+	return max(time.Second, (o.Duration / time.Duration(o.Slices)).Round(time.Second))
+}
 
 // run is main without the process: flags, setup, the runs, the report, and
 // cleanup (also when ctx ends on Ctrl-C).

@@ -160,6 +160,23 @@ type pgbenchResult struct {
 	Failed    int64
 }
 
+// mergePgbench combines slices of equal length: their mean rate, the
+// latency averaged over all transactions, and the sums.
+func mergePgbench(parts []pgbenchResult) pgbenchResult {
+	var m pgbenchResult
+	var latSum float64
+	for _, p := range parts {
+		m.TPS += p.TPS / float64(len(parts))
+		latSum += p.LatencyMS * float64(p.Done)
+		m.Done += p.Done
+		m.Failed += p.Failed
+	}
+	if m.Done > 0 {
+		m.LatencyMS = latSum / float64(m.Done)
+	}
+	return m
+}
+
 // runPgbench runs script at clients for dur and parses its summary.
 func (b *bench) runPgbench(ctx context.Context, name, script string, clients int, dur time.Duration) (pgbenchResult, error) {
 	path := filepath.Join(b.dir, name+".pgbench")

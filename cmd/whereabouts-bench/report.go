@@ -183,7 +183,7 @@ func (rep report) write(w io.Writer) {
 			rep.HTTP.notified, rep.HTTP.moves, rep.PG.notified, rep.PG.moves)
 	}
 	if rep.PeakRSS > 0 {
-		fmt.Fprintf(w, "- Server peak RSS (VmHWM, a fresh server per row, the largest): %.1f MiB.\n", float64(rep.PeakRSS)/(1<<20))
+		fmt.Fprintf(w, "- Server peak RSS (VmHWM, a fresh server per slice, the largest): %.1f MiB.\n", float64(rep.PeakRSS)/(1<<20))
 	}
 	for _, r := range rep.Idle {
 		r.write(w)
@@ -195,7 +195,7 @@ func (rep report) write(w io.Writer) {
 	}
 	fmt.Fprintf(w, "- Machine: nproc %d, %s, %.1f GiB RAM, Linux %s (load average %s before the run); Go %s (server built with %s); PostgreSQL %s, PostGIS %s; %s.\n",
 		m.NProc, m.CPU, float64(m.MemBytes)/(1<<30), m.Kernel, or(m.LoadAvg, "unknown"), m.GoVersion, m.ServerGo, m.Postgres, m.PostGIS, m.Pgbench)
-	fmt.Fprintf(w, "- Database: a private cluster started by the bench, production-like durability: %s; CHECKPOINT before each measured phase (and VACUUM of person and location_history before each fan-out phase). Server: `whereabouts serve` with default group commit settings.\n",
+	fmt.Fprintf(w, "- Database: a private cluster started by the bench, production-like durability: %s; CHECKPOINT before each measured slice (and VACUUM of person and location_history before each fan-out phase). Server: `whereabouts serve` with default group commit settings.\n",
 		strings.Join(clusterSettings, ", "))
 	fmt.Fprintf(w, "- Data: %s people seeded once for all runs, uniform over 40 km x 40 km around 52.37,4.89 (a fix an hour old each); every position and query point of HTTP clients and pgbench is drawn from the same square.\n",
 		grouped(float64(o.People)))
@@ -212,8 +212,9 @@ func (rep report) write(w io.Writer) {
 // writeLoad says how the HTTP-versus-pgbench rows were measured.
 func (rep report) writeLoad(w io.Writer) {
 	o, m := rep.Opts, rep.Machine
-	fmt.Fprintf(w, "- Load: each row is a pair measured back to back: first pgbench with the server stopped, `%s`; then a fresh server under HTTP load for %s (after an unmeasured %s warm-up), its keep-alive clients (one plain HTTP/1.1 connection each) in the bench process sharing the %d cores with the server and PostgreSQL. Single-position ingest: each request is a random one of %s phones (people 1..%[5]s, pgbench draws the same ids) moving its own person with its own device token, as the apps do; batches and queries use the admin token. Both sides feed two LISTEN connections: the counter, and the server's own listener (or, under pgbench, a stand-in for it).\n",
-		pgbenchCommand(o.Duration), o.Duration, warmupFor(o.Duration), m.NProc, grouped0(int64(o.Phones)))
+	slice := o.slice()
+	fmt.Fprintf(w, "- Load: each row is %d pairs of slices, interleaved so that the host's drift weighs on both sides alike: first pgbench with the server stopped, `%s`; then a fresh server under HTTP load for %s (after an unmeasured %s warm-up), its keep-alive clients (one plain HTTP/1.1 connection each, requests written as bytes) in the bench process sharing the %d cores with the server and PostgreSQL. Single-position ingest: each request is a random one of %s phones (people 1..%[6]s, pgbench draws the same ids) moving its own person with its own device token, as the apps do; batches and queries use the admin token. Both sides feed two LISTEN connections: the counter, and the server's own listener (or, under pgbench, a stand-in for it).\n",
+		o.Slices, pgbenchCommand(slice), slice, warmupFor(slice), m.NProc, grouped0(int64(o.Phones)))
 	fmt.Fprintf(w, "- pgbench scripts (kept with -keep): ingest = the history INSERT and the person UPDATE of store/locations.go as single-row statements (seen_at set in the UPDATE, RETURNING as the server reads) in one transaction sent as one pipeline, notify trigger on; "+
 		"batch = the server's transaction: BEGIN, its one statement over unnest arrays (lock, history INSERT, UPDATE, last seen; test-checked against store/locations.go) for %d distinct people in id order, COMMIT, the arrays drawn by a SELECT before the transaction; "+
 		"nearby = store.Nearby's statement (store/query_nearby.go, no filters, k=10 as a parameter).\n", o.BatchSize)

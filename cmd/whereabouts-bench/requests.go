@@ -7,10 +7,8 @@ import (
 	"time"
 )
 
-// warmup precedes each HTTP phase (connections, pools, caches) and is not
-// measured.
-func (b *bench) warmup() time.Duration { return warmupFor(b.opts.Duration) }
-
+// warmupFor is the unmeasured start of an HTTP slice of length d
+// (connections, pools, caches).
 func warmupFor(d time.Duration) time.Duration { return min(time.Second, d/5) }
 
 // putLocation is a random phone's fix: it moves its own person to a random

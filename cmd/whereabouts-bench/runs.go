@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -44,146 +45,151 @@ func (b *bench) script(p *phase) string {
 	return nearbyScript(defaultCity)
 }
 
-// measure runs each phase as a pair, close in time so that both see the
-// same machine: first the pgbench ceiling with the server stopped (PostgreSQL
-// has the cores to itself, apart from the notification counter and a
-// stand-in for the server's LISTEN connection, so both phases feed two
-// listeners), then a fresh server under HTTP load. It
-// returns the rows and the server's largest peak RSS.
+// measure runs each phase as interleaved pairs of slices, so that both
+// sides see the same machine: the host's speed drifts over minutes, and
+// interleaving weighs that drift on both alike. A slice pair is first the
+// pgbench ceiling with the server stopped (PostgreSQL has the cores to
+// itself, apart from the notification counter and a stand-in for the
+// server's LISTEN connection, so both sides feed two listeners), then a
+// fresh server under HTTP load. It returns the rows and the server's
+// largest peak RSS.
 func (b *bench) measure(ctx context.Context, ps []*phase) ([]row, int64, error) {
 	var rows []row
 	var peak int64
+	slice := b.opts.slice()
 	for _, p := range ps {
-		if err := b.ceiling(ctx, p); err != nil {
-			return nil, 0, err
+		var pg []pgbenchResult
+		var res loadResult
+		var groups groupTally
+		na := false
+		for range b.opts.Slices {
+			part, err := b.ceiling(ctx, p, slice)
+			if err != nil {
+				return nil, 0, err
+			}
+			pg = append(pg, part)
+			if na {
+				continue
+			}
+			if err := b.startServer(ctx); err != nil {
+				return nil, 0, err
+			}
+			got, err := b.serverSlice(ctx, p, slice)
+			if err != nil {
+				return nil, 0, err
+			}
+			na = got.na
+			res = res.merge(got.load)
+			if p.Kind == "ingest" {
+				groups.add(b.groupSize(ctx))
+			}
+			rss, err := b.srv.peakRSS()
+			if err != nil {
+				b.notes = append(b.notes, "server peak RSS not read: "+err.Error())
+			}
+			peak = max(peak, rss)
+			if err := b.stopServer(); err != nil {
+				return nil, 0, err
+			}
 		}
-		if err := b.startServer(ctx); err != nil {
-			return nil, 0, err
+		p.PG = mergePgbench(pg)
+		if p.PG.Failed > 0 {
+			b.notes = append(b.notes, fmt.Sprintf("pgbench %s: %d failed transactions", p.name(), p.PG.Failed))
 		}
-		r, err := b.serverPhase(ctx, p)
-		if err != nil {
-			return nil, 0, err
+		if p.Kind == "ingest" {
+			b.noteGroups(p, groups)
 		}
-		rows = append(rows, r)
-		rss, err := b.srv.peakRSS()
-		if err != nil {
-			b.notes = append(b.notes, "server peak RSS not read: "+err.Error())
-		}
-		peak = max(peak, rss)
-		if err := b.stopServer(); err != nil {
-			return nil, 0, err
-		}
+		rows = append(rows, b.row(p, res, na))
 	}
 	return rows, peak, nil
 }
 
-func (b *bench) ceiling(ctx context.Context, p *phase) error {
-	b.logf("pgbench: %s, %d clients, %s", p.Kind, p.Clients, b.opts.Duration)
+func (b *bench) ceiling(ctx context.Context, p *phase, dur time.Duration) (pgbenchResult, error) {
+	b.logf("pgbench: %s, %d clients, %s", p.Kind, p.Clients, dur)
 	if err := b.checkpoint(ctx); err != nil {
-		return err
+		return pgbenchResult{}, err
 	}
 	win, err := b.openWindow(ctx)
 	if err != nil {
-		return err
+		return pgbenchResult{}, err
 	}
 	// The server's own LISTEN connection costs PostgreSQL work on every
 	// commit that notifies; a stand-in keeps the ceiling honest.
 	standIn, err := b.listen(ctx, "server stand-in listener")
 	if err != nil {
-		return err
+		return pgbenchResult{}, err
 	}
-	p.PG, err = b.runPgbench(ctx, p.name(), b.script(p), p.Clients, b.opts.Duration)
+	res, err := b.runPgbench(ctx, p.name(), b.script(p), p.Clients, dur)
 	standIn.stop()
 	if err != nil {
-		return err
+		return pgbenchResult{}, err
 	}
-	b.logf("  %.1f tps, %d failed", p.PG.TPS, p.PG.Failed)
-	if p.PG.Failed > 0 {
-		b.notes = append(b.notes, fmt.Sprintf("pgbench %s: %d failed transactions", p.name(), p.PG.Failed))
-	}
+	b.logf("  %.1f tps, %d failed", res.TPS, res.Failed)
 	if p.Kind == "nearby" {
-		return nil
+		return res, nil
 	}
-	return b.closeWindow(ctx, win, &b.pg)
+	return res, b.closeWindow(ctx, win, &b.pg)
 }
 
-func (b *bench) serverPhase(ctx context.Context, p *phase) (row, error) {
-	b.logf("HTTP: %s, %d clients, %s", p.Kind, p.Clients, b.opts.Duration)
+// slice is one HTTP slice of a phase; na means the route is not built.
+type slice struct {
+	load loadResult
+	na   bool
+}
+
+func (b *bench) serverSlice(ctx context.Context, p *phase, dur time.Duration) (slice, error) {
+	b.logf("HTTP: %s, %d clients, %s", p.Kind, p.Clients, dur)
 	switch p.Kind {
 	case "ingest":
-		return b.ingestHTTP(ctx, p)
+		res, err := b.httpPhase(ctx, true, p.Clients, dur, b.putLocation, oneEach)
+		return slice{load: res}, err
 	case "batch":
-		return b.batchHTTP(ctx, p)
+		res, err := b.httpPhase(ctx, true, p.Clients, dur, b.postLocations, acceptedCount)
+		return slice{load: res}, err
 	}
-	return b.nearbyHTTP(ctx, p)
-}
-
-func (b *bench) ingestHTTP(ctx context.Context, p *phase) (row, error) {
-	res, err := b.httpPhase(ctx, true, p.Clients, b.putLocation, oneEach)
-	if err != nil {
-		return row{}, err
-	}
-	b.noteGroupSize(ctx, p)
-	r := newRow(fmt.Sprintf("single-position ingest: `PUT /api/v1/people/{id}/location` (%s phones, own device tokens)",
-		grouped0(int64(b.opts.Phones))), p.Clients, "req/s", res)
-	r.Ceiling, r.CeilNote = p.PG.TPS, "tps"
-	switch p.Clients {
-	case 32:
-		r.Target = "≥ 4x, p99 ≤ 10 ms"
-		r.judge(r.ratio() >= 4 && r.P99 <= 10*time.Millisecond)
-	case 128:
-		r.Target = "≥ 6x"
-		r.judge(r.ratio() >= 6)
-	}
-	return r, nil
-}
-
-// noteGroupSize reports the server's mean group-commit size over its life
-// (warm-up included), which explains most of an ingest row.
-func (b *bench) noteGroupSize(ctx context.Context, p *phase) {
-	url := b.srv.url + "/metrics"
-	sum, err := scrapeGauge(ctx, url, "whereabouts_group_commit_rows_sum")
-	if err == nil {
-		var n float64
-		if n, err = scrapeGauge(ctx, url, "whereabouts_group_commit_rows_count"); err == nil && n > 0 {
-			b.logf("  %.1f fixes per group commit (%.0f transactions)", sum/n, n)
-			b.notes = append(b.notes, fmt.Sprintf("%s: %.1f fixes per group-commit transaction on average", p.name(), sum/n))
-			return
-		}
-	}
-	b.logf("  group-commit size not read: %v", err)
-}
-
-func (b *bench) batchHTTP(ctx context.Context, p *phase) (row, error) {
-	size := b.opts.BatchSize
-	res, err := b.httpPhase(ctx, true, p.Clients, b.postLocations, acceptedCount)
-	if err != nil {
-		return row{}, err
-	}
-	if want := int64(res.Requests) * int64(size); res.Units < want {
-		b.notes = append(b.notes, fmt.Sprintf("batch: %d of %d positions in 2xx answers were rejected", want-res.Units, want))
-	}
-	r := newRow(fmt.Sprintf("batch ingest: `POST /api/v1/locations`, %d positions a request (latency per request)", size), p.Clients, "positions/s", res)
-	r.Ceiling, r.CeilNote = p.PG.TPS*float64(size), fmt.Sprintf("positions/s (%.1f tps)", p.PG.TPS)
-	r.Target = "≥ 30,000 positions/s"
-	r.judge(r.Rate >= 30000)
-	return r, nil
-}
-
-func (b *bench) nearbyHTTP(ctx context.Context, p *phase) (row, error) {
-	r := row{Run: "nearby k=10: `GET /api/v1/people/nearby?lat=&lon=&limit=10`", Clients: p.Clients, Unit: "req/s"}
 	status, err := b.probe(ctx, b.getNearby)
 	switch {
 	case err != nil:
-		return row{}, err
+		return slice{}, err
 	case status == http.StatusNotImplemented:
-		r.NA = "not available (501: route not built yet)"
 		b.logf("  nearby answers 501: not available")
-	default:
-		res, err := b.httpPhase(ctx, false, p.Clients, b.getNearby, oneEach)
-		if err != nil {
-			return row{}, err
+		return slice{na: true}, nil
+	}
+	res, err := b.httpPhase(ctx, false, p.Clients, dur, b.getNearby, oneEach)
+	return slice{load: res}, err
+}
+
+// row judges a phase's merged slices against its target.
+func (b *bench) row(p *phase, res loadResult, na bool) row {
+	switch p.Kind {
+	case "ingest":
+		r := newRow(fmt.Sprintf("single-position ingest: `PUT /api/v1/people/{id}/location` (%s phones, own device tokens)",
+			grouped0(int64(b.opts.Phones))), p.Clients, "req/s", res)
+		r.Ceiling, r.CeilNote = p.PG.TPS, "tps"
+		switch p.Clients {
+		case 32:
+			r.Target = "≥ 4x, p99 ≤ 10 ms"
+			r.judge(r.ratio() >= 4 && r.P99 <= 10*time.Millisecond)
+		case 128:
+			r.Target = "≥ 6x"
+			r.judge(r.ratio() >= 6)
 		}
+		return r
+	case "batch":
+		size := b.opts.BatchSize
+		if want := int64(res.Requests) * int64(size); res.Units < want {
+			b.notes = append(b.notes, fmt.Sprintf("batch: %d of %d positions in 2xx answers were rejected", want-res.Units, want))
+		}
+		r := newRow(fmt.Sprintf("batch ingest: `POST /api/v1/locations`, %d positions a request (latency per request)", size), p.Clients, "positions/s", res)
+		r.Ceiling, r.CeilNote = p.PG.TPS*float64(size), fmt.Sprintf("positions/s (%.1f tps)", p.PG.TPS)
+		r.Target = "≥ 30,000 positions/s"
+		r.judge(r.Rate >= 30000)
+		return r
+	}
+	r := row{Run: "nearby k=10: `GET /api/v1/people/nearby?lat=&lon=&limit=10`", Clients: p.Clients, Unit: "req/s"}
+	if na {
+		r.NA = "not available (501: route not built yet)"
+	} else {
 		r = newRow(r.Run, p.Clients, r.Unit, res)
 	}
 	r.Ceiling, r.CeilNote, r.Percent = p.PG.TPS, "tps", true
@@ -191,12 +197,43 @@ func (b *bench) nearbyHTTP(ctx context.Context, p *phase) (row, error) {
 	if r.NA == "" {
 		r.judge(r.ratio() >= 0.7)
 	}
-	return r, nil
+	return r
+}
+
+// groupTally adds up the group-commit metrics of a phase's servers.
+type groupTally struct {
+	rows, groups float64
+	err          error
+}
+
+func (g *groupTally) add(rows, groups float64, err error) {
+	g.rows, g.groups = g.rows+rows, g.groups+groups
+	g.err = cmp.Or(g.err, err)
+}
+
+// groupSize reads the server's group-commit totals over its life (warm-up
+// included); their mean explains most of an ingest row.
+func (b *bench) groupSize(ctx context.Context) (rows, groups float64, err error) {
+	url := b.srv.url + "/metrics"
+	if rows, err = scrapeGauge(ctx, url, "whereabouts_group_commit_rows_sum"); err != nil {
+		return 0, 0, err
+	}
+	groups, err = scrapeGauge(ctx, url, "whereabouts_group_commit_rows_count")
+	return rows, groups, err
+}
+
+func (b *bench) noteGroups(p *phase, g groupTally) {
+	if g.err != nil || g.groups == 0 {
+		b.logf("  group-commit size not read: %v", g.err)
+		return
+	}
+	b.logf("  %.1f fixes per group commit (%.0f transactions)", g.rows/g.groups, g.groups)
+	b.notes = append(b.notes, fmt.Sprintf("%s: %.1f fixes per group-commit transaction on average", p.name(), g.rows/g.groups))
 }
 
 // httpPhase runs one HTTP load after a CHECKPOINT; counted phases also
 // compare the notifications received with the moves committed.
-func (b *bench) httpPhase(ctx context.Context, counted bool, clients int, mk makeRequest, units countUnits) (loadResult, error) {
+func (b *bench) httpPhase(ctx context.Context, counted bool, clients int, dur time.Duration, mk makeRequest, units countUnits) (loadResult, error) {
 	if err := b.checkpoint(ctx); err != nil {
 		return loadResult{}, err
 	}
@@ -204,7 +241,7 @@ func (b *bench) httpPhase(ctx context.Context, counted bool, clients int, mk mak
 	if err != nil {
 		return loadResult{}, err
 	}
-	res := load(ctx, b.srv.addr(), clients, b.warmup(), b.opts.Duration, mk, units)
+	res := load(ctx, b.srv.addr(), clients, warmupFor(dur), dur, mk, units)
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
