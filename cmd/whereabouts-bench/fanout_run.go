@@ -94,7 +94,8 @@ func (b *bench) fanoutPhase(ctx context.Context, sc fanoutScenario, tr string) (
 	defer b.stopServer()
 	warm, dur := warmupFor(b.opts.FanoutDuration), b.opts.FanoutDuration
 	epoch := time.Now()
-	w := newFanoutWriter(start, epoch)
+	// Twice each person's share of the phase's moves, with the drain's.
+	w := newFanoutWriter(start, epoch, 2*sc.Rate*int((warm+dur)/time.Second+2)/max(len(start), 1)+8)
 	subs, err := b.openSubs(ctx, sc, tr, len(start), epoch, &res)
 	defer closeSubs(subs)
 	if errors.Is(err, errNotFound) {

@@ -40,6 +40,23 @@ func TestParseMessage(t *testing.T) {
 			t.Errorf("%s:\ngot kind %d id %d version %d err %v, want %d %d %d", c.msg, kind, id, v, err, c.kind, c.id, c.version)
 		}
 	}
+	// The server's own layout is read where the numbers stand; a move with
+	// readings after its version, or any other layout, takes the scan.
+	server := `{"type":"update","cursor":"981234","feature":{"type" : "Feature", "id" : 42, "geometry" : {"type" : "Point", "coordinates" : [4.89, 52.37]}, ` +
+		`"properties" : {"name":"\"version\":9}}}","device_id":"d","recorded_at":"2026-11-28T17:00:00.000000Z","version":1234}}}`
+	withReadings := strings.Replace(server, `1234}`, `1234,"battery":0.5}`, 1)
+	for _, c := range []struct {
+		msg  string
+		fast bool
+	}{{server, true}, {withReadings, false}, {`{"type":"update","feature":` + pgFeature + `}`, false}} {
+		id, v, fast := serverUpdate([]byte(c.msg))
+		if fast != c.fast || (fast && (id != 42 || v != 1234)) {
+			t.Errorf("%s: read in place %v (id %d, version %d), want %v", c.msg, fast, id, v, c.fast)
+		}
+		if kind, id, v, err := parseMessage([]byte(c.msg)); kind != kindUpdate || id != 42 || v != 1234 || err != nil {
+			t.Errorf("%s: kind %d id %d version %d err %v", c.msg, kind, id, v, err)
+		}
+	}
 	for _, bad := range []string{
 		`{"type":"update","feature":{"type":"Feature","properties":{"version":1}}}`,
 		`{"type":"update","feature":{"type":"Feature","id":1,"properties":{"name":"x"}}}`,
@@ -169,7 +186,8 @@ func TestSSECloseMidStream(t *testing.T) {
 func TestFanoutLatencyAndLoss(t *testing.T) {
 	ms := func(n int) int64 { return int64(n) * int64(time.Millisecond) }
 	start := []personAt{{id: 1, version: 5, at: geo.Point{Lon: 4.8, Lat: 52.3}}, {id: 2, version: 0, at: geo.Point{Lon: 5.0, Lat: 52.5}}}
-	w := newFanoutWriter(start, time.Now())
+	// Two slots each: person 1's third move on goes to the overflow map.
+	w := newFanoutWriter(start, time.Now(), 2)
 	w.moves = make([][]move, 1)
 	win := span{from: ms(100), to: ms(1100)}
 	answered := func(id int32, at int64, to geo.Point) {

@@ -44,10 +44,9 @@ type move struct {
 type fanoutWriter struct {
 	people int
 	epoch  time.Time
-	// answers maps moveKey(id, version) to the answer time. Unbounded per
-	// person: when batches queue up, pick skips the people in flight and
-	// the others move more often than their share.
-	answers sync.Map
+	// answers is unbounded per person: when batches queue up, pick skips
+	// the people in flight and the others move more often than their share.
+	answers *answerBook
 	busy    []atomic.Bool // a batch holding the person is in flight
 	ver     []int32       // version after the last answered move; senders own a person while busy
 
@@ -63,31 +62,26 @@ type fanoutWriter struct {
 	firstErr string
 }
 
-func newFanoutWriter(start []personAt, epoch time.Time) *fanoutWriter {
+// newFanoutWriter starts from the people's state in the database; each
+// person gets room for movesEach answers before the slower overflow map.
+func newFanoutWriter(start []personAt, epoch time.Time, movesEach int) *fanoutWriter {
 	n := len(start)
 	w := &fanoutWriter{people: n, epoch: epoch, ver: make([]int32, n+1),
 		pos: make([]geo.Point, n+1), busy: make([]atomic.Bool, n+1), rng: newRand(99)}
 	for _, p := range start {
 		w.ver[p.id], w.pos[p.id] = p.version, p.at
 	}
+	w.answers = newAnswerBook(slices.Clone(w.ver), movesEach)
 	return w
 }
 
-func moveKey(id, version int64) uint64 { return uint64(id)<<32 | uint64(uint32(version)) }
-
 // answer returns when the move of person id to version was answered, and
 // whether it has been.
-func (w *fanoutWriter) answer(id, version int64) (int64, bool) {
-	t, ok := w.answers.Load(moveKey(id, version))
-	if !ok {
-		return 0, false
-	}
-	return t.(int64), true
-}
+func (w *fanoutWriter) answer(id, version int64) (int64, bool) { return w.answers.load(id, version) }
 
 // answered records a move's answer time and logs the move.
 func (w *fanoutWriter) answered(sender int, m move) {
-	w.answers.Store(moveKey(int64(m.id), int64(m.version)), m.at)
+	w.answers.store(int64(m.id), int64(m.version), max(m.at, 1))
 	w.moves[sender] = append(w.moves[sender], m)
 }
 
