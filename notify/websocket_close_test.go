@@ -184,3 +184,24 @@ func TestWebSocketAnswers503WithoutASnapshot(t *testing.T) {
 		t.Errorf("status %d, content type %q; want 503 application/json", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }
+
+// A client whose socket stays full is cut off by the write deadline even
+// when its queue never overflows: the blocked write fails within the write
+// timeout, and the stream is dropped.
+func TestWebSocketWriteDeadlineCutsOffAStalledClient(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	e := newWSEnv(t, HubConfig{MaxQueueBytes: 1 << 30}, &WebSocket{WriteTimeout: timeout}, Scope{})
+	e.dial(t, "", nil, nil) // never reads
+	start := time.Now()
+	for id := int64(1); subscribers(e.hub) > 0; id++ {
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("a stalled client still subscribed after %d messages", id)
+		}
+		publish(t, e.hub, paddedFeature(t, id, 64<<10))
+		time.Sleep(time.Millisecond)
+	}
+	if n := e.hub.Stats().Dropped; n != 0 {
+		t.Errorf("the queue overflowed (%d dropped): the deadline was not what cut the client off", n)
+	}
+	t.Logf("stalled client cut off after %v", time.Since(start).Round(time.Millisecond))
+}
