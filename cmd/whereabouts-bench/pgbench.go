@@ -152,74 +152,76 @@ const (
 // parameter, as the server's LIMIT $3 is.
 func nearbyScript(c city) string { return "\\set k 10\n" + pointVars(c) + nearbySQL + "\n" }
 
-// pgbenchResult is what one pgbench run reports.
-type pgbenchResult struct {
-	TPS       float64
-	LatencyMS float64 // average
-	Done      int64   // transactions processed
-	Failed    int64
-}
-
-// mergePgbench combines slices of equal length: their mean rate, the
-// latency averaged over all transactions, and the sums.
+// mergePgbench combines slices of equal length: their mean rate and the
+// failures of all.
 func mergePgbench(parts []pgbenchResult) pgbenchResult {
 	var m pgbenchResult
-	var latSum float64
 	for _, p := range parts {
 		m.TPS += p.TPS / float64(len(parts))
-		latSum += p.LatencyMS * float64(p.Done)
-		m.Done += p.Done
 		m.Failed += p.Failed
-	}
-	if m.Done > 0 {
-		m.LatencyMS = latSum / float64(m.Done)
 	}
 	return m
 }
 
-// runPgbench runs script at clients for dur and parses its summary.
-func (b *bench) runPgbench(ctx context.Context, name, script string, clients int, dur time.Duration) (pgbenchResult, error) {
+// pgbenchResult is what one pgbench run reports.
+type pgbenchResult struct {
+	TPS    float64 // after the warm-up
+	Failed int64
+}
+
+// runPgbench runs script at clients for warm and then dur, and returns the
+// rate of the seconds after warm: like the HTTP load's warm-up, this keeps
+// the new backends' first transactions and the full-page writes that
+// follow a CHECKPOINT out of the figure.
+func (b *bench) runPgbench(ctx context.Context, name, script string, clients int, warm, dur time.Duration) (pgbenchResult, error) {
 	path := filepath.Join(b.dir, name+".pgbench")
 	if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
 		return pgbenchResult{}, err
 	}
-	secs := int((dur + time.Second - 1) / time.Second)
 	args := []string{"-n", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(min(2, clients)),
-		"-T", strconv.Itoa(secs), "-f", path, "-M", "prepared", b.dsn}
+		"-T", strconv.Itoa(wholeSeconds(warm + dur)), "-P", "1", "-f", path, "-M", "prepared", b.dsn}
 	cmd := exec.CommandContext(ctx, b.pgbench, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
 		return pgbenchResult{}, ctx.Err()
 	}
-	res, perr := parsePgbench(string(out))
+	res, perr := parsePgbench(string(out), warm)
 	if err != nil || perr != nil {
 		return res, fmt.Errorf("pgbench %s: %w:\n%s", name, errors.Join(err, perr), out)
 	}
 	return res, nil
 }
 
+func wholeSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+
 var (
-	tpsRe     = regexp.MustCompile(`(?m)^tps = ([0-9.]+)`)
-	latencyRe = regexp.MustCompile(`(?m)^latency average = ([0-9.]+) ms`)
-	doneRe    = regexp.MustCompile(`(?m)^number of transactions actually processed: (\d+)`)
-	failedRe  = regexp.MustCompile(`(?m)^number of failed transactions: (\d+)`)
+	tpsRe      = regexp.MustCompile(`(?m)^tps = ([0-9.]+)`)
+	progressRe = regexp.MustCompile(`(?m)^progress: ([0-9.]+) s, ([0-9.]+) tps`)
+	failedRe   = regexp.MustCompile(`(?m)^number of failed transactions: (\d+)`)
 )
 
-// parsePgbench reads tps, the average latency, and the transaction counts
-// from pgbench's summary.
-func parsePgbench(out string) (pgbenchResult, error) {
+// parsePgbench reads the mean rate of the per-second progress reports that
+// end after warm (the summary's rate when there are none) and the failures.
+func parsePgbench(out string, warm time.Duration) (pgbenchResult, error) {
 	var r pgbenchResult
 	m := tpsRe.FindStringSubmatch(out)
 	if m == nil {
 		return r, errors.New("no tps line in pgbench output")
 	}
 	r.TPS, _ = strconv.ParseFloat(m[1], 64)
-	if m := latencyRe.FindStringSubmatch(out); m != nil {
-		r.LatencyMS, _ = strconv.ParseFloat(m[1], 64)
+	var sum float64
+	n := 0
+	for _, p := range progressRe.FindAllStringSubmatch(out, -1) {
+		at, _ := strconv.ParseFloat(p[1], 64)
+		tps, _ := strconv.ParseFloat(p[2], 64)
+		if at > warm.Seconds() {
+			sum += tps
+			n++
+		}
 	}
-	if m := doneRe.FindStringSubmatch(out); m != nil {
-		r.Done, _ = strconv.ParseInt(m[1], 10, 64)
+	if n > 0 {
+		r.TPS = sum / float64(n)
 	}
 	if m := failedRe.FindStringSubmatch(out); m != nil {
 		r.Failed, _ = strconv.ParseInt(m[1], 10, 64)
@@ -228,7 +230,6 @@ func parsePgbench(out string) (pgbenchResult, error) {
 }
 
 // pgbenchCommand is how the runs invoke pgbench, for the report.
-func pgbenchCommand(dur time.Duration) string {
-	secs := int((dur + time.Second - 1) / time.Second)
-	return fmt.Sprintf("pgbench -n -c <clients> -j <min(2, clients)> -T %d -f <script> -M prepared <dsn>", secs)
+func pgbenchCommand(warm, dur time.Duration) string {
+	return fmt.Sprintf("pgbench -n -c <clients> -j <min(2, clients)> -T %d -P 1 -f <script> -M prepared <dsn>", wholeSeconds(warm+dur))
 }

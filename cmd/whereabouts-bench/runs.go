@@ -119,7 +119,7 @@ func (b *bench) ceiling(ctx context.Context, p *phase, dur time.Duration) (pgben
 	if err != nil {
 		return pgbenchResult{}, err
 	}
-	res, err := b.runPgbench(ctx, p.name(), b.script(p), p.Clients, dur)
+	res, err := b.runPgbench(ctx, p.name(), b.script(p), p.Clients, warmupFor(dur), dur)
 	standIn.stop()
 	if err != nil {
 		return pgbenchResult{}, err
