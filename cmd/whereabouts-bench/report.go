@@ -183,7 +183,7 @@ func (rep report) write(w io.Writer) {
 			rep.HTTP.notified, rep.HTTP.moves, rep.PG.notified, rep.PG.moves)
 	}
 	if rep.PeakRSS > 0 {
-		fmt.Fprintf(w, "- Server peak RSS (VmHWM, a fresh server per slice, the largest): %.1f MiB.\n", float64(rep.PeakRSS)/(1<<20))
+		fmt.Fprintf(w, "- Server peak RSS (VmHWM, one server per row, the largest): %.1f MiB.\n", float64(rep.PeakRSS)/(1<<20))
 	}
 	for _, r := range rep.Idle {
 		r.write(w)
@@ -213,7 +213,7 @@ func (rep report) write(w io.Writer) {
 func (rep report) writeLoad(w io.Writer) {
 	o, m := rep.Opts, rep.Machine
 	slice := o.slice()
-	fmt.Fprintf(w, "- Load: each row is %d pairs of slices, interleaved so that the host's drift weighs on both sides alike: first pgbench with the server stopped, `%s`, its rate the mean of the progress reports after the first %s; then a fresh server under HTTP load for %s (after an unmeasured %s warm-up), its keep-alive clients (one plain HTTP/1.1 connection each, requests written as bytes) in the bench process sharing the %d cores with the server and PostgreSQL. Single-position ingest: each request is a random one of %s phones (people 1..%[7]s, pgbench draws the same ids) moving its own person with its own device token, as the apps do; batches and queries use the admin token. Both sides feed two LISTEN connections: the counter, and the server's own listener (or, under pgbench, a stand-in for it).\n",
+	fmt.Fprintf(w, "- Load: each row is %d pairs of slices, interleaved so that the host's drift weighs on both sides alike: first pgbench while the row's server idles, `%s`, its rate the mean of the progress reports after the first %s; then that server (started once a row, so its caches are warm after the first slice, as in a running instance) under HTTP load for %s (after an unmeasured %s warm-up), its keep-alive clients (one plain HTTP/1.1 connection each, requests written as bytes) in the bench process sharing the %d cores with the server and PostgreSQL. Single-position ingest: each request is a random one of %s phones (people 1..%[7]s, pgbench draws the same ids) moving its own person with its own device token, as the apps do; batches and queries use the admin token. Both sides feed two LISTEN connections: the counter and the server's own listener.\n",
 		o.Slices, pgbenchCommand(warmupFor(slice), slice), warmupFor(slice), slice, warmupFor(slice), m.NProc, grouped0(int64(o.Phones)))
 	fmt.Fprintf(w, "- pgbench scripts (kept with -keep): ingest = the history INSERT and the person UPDATE of store/locations.go as single-row statements (seen_at set in the UPDATE, RETURNING as the server reads) in one transaction sent as one pipeline, notify trigger on; "+
 		"batch = the server's transaction: BEGIN, its one statement over unnest arrays (lock, history INSERT, UPDATE, last seen; test-checked against store/locations.go) for %d distinct people in id order, COMMIT, the arrays drawn by a SELECT before the transaction; "+

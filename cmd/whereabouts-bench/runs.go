@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -48,60 +47,65 @@ func (b *bench) script(p *phase) string {
 // measure runs each phase as interleaved pairs of slices, so that both
 // sides see the same machine: the host's speed drifts over minutes, and
 // interleaving weighs that drift on both alike. A slice pair is first the
-// pgbench ceiling with the server stopped (PostgreSQL has the cores to
-// itself, apart from the notification counter and a stand-in for the
-// server's LISTEN connection, so both sides feed two listeners), then a
-// fresh server under HTTP load. It returns the rows and the server's
-// largest peak RSS.
+// pgbench ceiling, then HTTP load on the server. The server is started
+// once a phase, so that it meets its slices warm as a running instance
+// would (a fresh one checks every phone's token in the database first); it
+// idles, listening, while pgbench runs, so both sides feed two LISTEN
+// connections: the counter and the server's. It returns the rows and the
+// server's largest peak RSS.
 func (b *bench) measure(ctx context.Context, ps []*phase) ([]row, int64, error) {
 	var rows []row
 	var peak int64
-	slice := b.opts.slice()
 	for _, p := range ps {
-		var pg []pgbenchResult
-		var res loadResult
-		var groups groupTally
-		na := false
-		for range b.opts.Slices {
-			part, err := b.ceiling(ctx, p, slice)
-			if err != nil {
-				return nil, 0, err
-			}
-			pg = append(pg, part)
-			if na {
-				continue
-			}
-			if err := b.startServer(ctx); err != nil {
-				return nil, 0, err
-			}
-			got, err := b.serverSlice(ctx, p, slice)
-			if err != nil {
-				return nil, 0, err
-			}
-			na = got.na
-			res = res.merge(got.load)
-			if p.Kind == "ingest" {
-				groups.add(b.groupSize(ctx))
-			}
-			rss, err := b.srv.peakRSS()
-			if err != nil {
-				b.notes = append(b.notes, "server peak RSS not read: "+err.Error())
-			}
-			peak = max(peak, rss)
-			if err := b.stopServer(); err != nil {
-				return nil, 0, err
-			}
+		r, rss, err := b.measurePhase(ctx, p)
+		if err != nil {
+			return nil, 0, err
 		}
-		p.PG = mergePgbench(pg)
-		if p.PG.Failed > 0 {
-			b.notes = append(b.notes, fmt.Sprintf("pgbench %s: %d failed transactions", p.name(), p.PG.Failed))
-		}
-		if p.Kind == "ingest" {
-			b.noteGroups(p, groups)
-		}
-		rows = append(rows, b.row(p, res, na))
+		rows, peak = append(rows, r), max(peak, rss)
 	}
 	return rows, peak, nil
+}
+
+func (b *bench) measurePhase(ctx context.Context, p *phase) (row, int64, error) {
+	slice := b.opts.slice()
+	if err := b.startServer(ctx); err != nil {
+		return row{}, 0, err
+	}
+	defer b.stopServer()
+	var pg []pgbenchResult
+	var res loadResult
+	na := false
+	for range b.opts.Slices {
+		part, err := b.ceiling(ctx, p, slice)
+		if err != nil {
+			return row{}, 0, err
+		}
+		pg = append(pg, part)
+		if na {
+			continue
+		}
+		got, err := b.serverSlice(ctx, p, slice)
+		if err != nil {
+			return row{}, 0, err
+		}
+		na = got.na
+		res = res.merge(got.load)
+	}
+	p.PG = mergePgbench(pg)
+	if p.PG.Failed > 0 {
+		b.notes = append(b.notes, fmt.Sprintf("pgbench %s: %d failed transactions", p.name(), p.PG.Failed))
+	}
+	if p.Kind == "ingest" {
+		b.noteGroupSize(ctx, p)
+	}
+	rss, err := b.srv.peakRSS()
+	if err != nil {
+		b.notes = append(b.notes, "server peak RSS not read: "+err.Error())
+	}
+	if err := b.stopServer(); err != nil {
+		return row{}, 0, err
+	}
+	return b.row(p, res, na), rss, nil
 }
 
 func (b *bench) ceiling(ctx context.Context, p *phase, dur time.Duration) (pgbenchResult, error) {
@@ -113,14 +117,7 @@ func (b *bench) ceiling(ctx context.Context, p *phase, dur time.Duration) (pgben
 	if err != nil {
 		return pgbenchResult{}, err
 	}
-	// The server's own LISTEN connection costs PostgreSQL work on every
-	// commit that notifies; a stand-in keeps the ceiling honest.
-	standIn, err := b.listen(ctx, "server stand-in listener")
-	if err != nil {
-		return pgbenchResult{}, err
-	}
 	res, err := b.runPgbench(ctx, p.name(), b.script(p), p.Clients, warmupFor(dur), dur)
-	standIn.stop()
 	if err != nil {
 		return pgbenchResult{}, err
 	}
@@ -200,35 +197,20 @@ func (b *bench) row(p *phase, res loadResult, na bool) row {
 	return r
 }
 
-// groupTally adds up the group-commit metrics of a phase's servers.
-type groupTally struct {
-	rows, groups float64
-	err          error
-}
-
-func (g *groupTally) add(rows, groups float64, err error) {
-	g.rows, g.groups = g.rows+rows, g.groups+groups
-	g.err = cmp.Or(g.err, err)
-}
-
-// groupSize reads the server's group-commit totals over its life (warm-up
-// included); their mean explains most of an ingest row.
-func (b *bench) groupSize(ctx context.Context) (rows, groups float64, err error) {
+// noteGroupSize reports the server's mean group-commit size over its life
+// (warm-ups included), which explains most of an ingest row.
+func (b *bench) noteGroupSize(ctx context.Context, p *phase) {
 	url := b.srv.url + "/metrics"
-	if rows, err = scrapeGauge(ctx, url, "whereabouts_group_commit_rows_sum"); err != nil {
-		return 0, 0, err
+	sum, err := scrapeGauge(ctx, url, "whereabouts_group_commit_rows_sum")
+	if err == nil {
+		var n float64
+		if n, err = scrapeGauge(ctx, url, "whereabouts_group_commit_rows_count"); err == nil && n > 0 {
+			b.logf("  %.1f fixes per group commit (%.0f transactions)", sum/n, n)
+			b.notes = append(b.notes, fmt.Sprintf("%s: %.1f fixes per group-commit transaction on average", p.name(), sum/n))
+			return
+		}
 	}
-	groups, err = scrapeGauge(ctx, url, "whereabouts_group_commit_rows_count")
-	return rows, groups, err
-}
-
-func (b *bench) noteGroups(p *phase, g groupTally) {
-	if g.err != nil || g.groups == 0 {
-		b.logf("  group-commit size not read: %v", g.err)
-		return
-	}
-	b.logf("  %.1f fixes per group commit (%.0f transactions)", g.rows/g.groups, g.groups)
-	b.notes = append(b.notes, fmt.Sprintf("%s: %.1f fixes per group-commit transaction on average", p.name(), g.rows/g.groups))
+	b.logf("  group-commit size not read: %v", err)
 }
 
 // httpPhase runs one HTTP load after a CHECKPOINT; counted phases also
