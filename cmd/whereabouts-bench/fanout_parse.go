@@ -12,8 +12,7 @@ import (
 // always escaped: the bytes `"id"` followed by a colon can only be a key.
 // Key order is not relied on, except that the feature's own "id" is the
 // first "id" key inside it (the trigger builds type, id, geometry,
-// properties, and neither geometry nor properties has an "id" key), and its
-// "version" the last "version" key.
+// properties, and neither geometry nor properties has an "id" key).
 
 type msgKind int
 
@@ -36,17 +35,12 @@ func parseMessage(msg []byte) (kind msgKind, id, version int64, err error) {
 		if id, err = intAt(feature, "id"); err != nil {
 			return kindUpdate, 0, 0, err
 		}
-		// The version is the feature's last "version" key (properties
-		// holds the only one), a few bytes from its end: searching
-		// backwards skips the geometry and the timestamps.
-		v, ok := lastValue(feature, "version")
+		props, ok := afterKey(feature, "properties")
 		if !ok {
-			return kindUpdate, id, 0, errNoField
+			return kindUpdate, id, 0, errors.New("update without properties")
 		}
-		if version, _, ok = leadingInt(v); !ok {
-			return kindUpdate, id, 0, errNoField
-		}
-		return kindUpdate, id, version, nil
+		version, err = intAt(props, "version")
+		return kindUpdate, id, version, err
 	}
 	if _, ok := afterKey(msg, "features"); ok {
 		return kindSnapshot, 0, 0, nil
@@ -139,22 +133,6 @@ func afterKey(b []byte, key string) ([]byte, bool) {
 			return skipSpace(b[1:]), true
 		}
 		// A string value that happens to read "key": keep looking.
-	}
-}
-
-// lastValue is afterKey for the last key named key in b.
-func lastValue(b []byte, key string) ([]byte, bool) {
-	var quoted [32]byte
-	pat := append(append(append(quoted[:0], '"'), key...), '"')
-	for {
-		i := bytes.LastIndex(b, pat)
-		if i < 0 {
-			return nil, false
-		}
-		if v := skipSpace(b[i+len(pat):]); len(v) > 0 && v[0] == ':' {
-			return skipSpace(v[1:]), true
-		}
-		b = b[:i]
 	}
 }
 
