@@ -128,32 +128,32 @@ func (b *bench) ceiling(ctx context.Context, p *phase, dur time.Duration) (pgben
 	return res, b.closeWindow(ctx, win, &b.pg)
 }
 
-// slice is one HTTP slice of a phase; na means the route is not built.
-type slice struct {
+// httpSlice is one HTTP slice of a phase; na means the route is not built.
+type httpSlice struct {
 	load loadResult
 	na   bool
 }
 
-func (b *bench) serverSlice(ctx context.Context, p *phase, dur time.Duration) (slice, error) {
+func (b *bench) serverSlice(ctx context.Context, p *phase, dur time.Duration) (httpSlice, error) {
 	b.logf("HTTP: %s, %d clients, %s", p.Kind, p.Clients, dur)
 	switch p.Kind {
 	case "ingest":
 		res, err := b.httpPhase(ctx, true, p.Clients, dur, b.putLocation, oneEach)
-		return slice{load: res}, err
+		return httpSlice{load: res}, err
 	case "batch":
 		res, err := b.httpPhase(ctx, true, p.Clients, dur, b.postLocations, acceptedCount)
-		return slice{load: res}, err
+		return httpSlice{load: res}, err
 	}
 	status, err := b.probe(ctx, b.getNearby)
 	switch {
 	case err != nil:
-		return slice{}, err
+		return httpSlice{}, err
 	case status == http.StatusNotImplemented:
 		b.logf("  nearby answers 501: not available")
-		return slice{na: true}, nil
+		return httpSlice{na: true}, nil
 	}
 	res, err := b.httpPhase(ctx, false, p.Clients, dur, b.getNearby, oneEach)
-	return slice{load: res}, err
+	return httpSlice{load: res}, err
 }
 
 // row judges a phase's merged slices against its target.
