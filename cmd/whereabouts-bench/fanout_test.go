@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -326,5 +327,39 @@ func TestFanoutGeometry(t *testing.T) {
 	}
 	if _, err := parseStatCPU("garbage"); err == nil {
 		t.Error("garbage stat parsed")
+	}
+}
+
+// The server's own stream has no framing (it ends with the connection), as
+// its hijacked SSE writes it; the client reads it straight from the
+// connection's buffer, events split across writes included.
+func TestSSEUnframedStream(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		http.ReadRequest(bufio.NewReader(conn))
+		io.WriteString(conn, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\nretry: 2000\n\nid: 5\nevent: update\ndata: {\"type\":")
+		time.Sleep(20 * time.Millisecond)
+		io.WriteString(conn, "\"update\"}\n\nid: 6\nevent: remove\ndata: {\"type\":\"remove\",\"id\":2}\n\n")
+		time.Sleep(time.Second)
+	}()
+	s, err := dialSSE(context.Background(), ln.Addr().String(), "/api/v1/events", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, want := range []struct{ data, id string }{{`{"type":"update"}`, "5"}, {`{"type":"remove","id":2}`, "6"}} {
+		msg, err := s.ReadMessage()
+		if err != nil || string(msg) != want.data || s.LastID != want.id {
+			t.Fatalf("event %q id %q, %v; want %q id %q", msg, s.LastID, err, want.data, want.id)
+		}
 	}
 }
