@@ -72,6 +72,12 @@ func (b *bench) fanoutRun(ctx context.Context) ([]fanoutResult, error) {
 	return out, nil
 }
 
+// movesEach sizes the writer's answer slots: twice each person's share of
+// the moves posted in d and the 2 s after it (the overflow map takes more).
+func movesEach(rate, people int, d time.Duration) int {
+	return 2*rate*int((d+2*time.Second)/time.Second)/max(people, 1) + 8
+}
+
 func (b *bench) fanoutPhase(ctx context.Context, sc fanoutScenario, tr string) (fanoutResult, error) {
 	res := fanoutResult{Scenario: sc, Transport: tr}
 	b.logf("fanout %s over %s: %d subscribers (%s), %d updates/s, %s", sc.Name, tr, sc.Subs, sc.filter(), sc.Rate, b.opts.FanoutDuration)
@@ -94,8 +100,7 @@ func (b *bench) fanoutPhase(ctx context.Context, sc fanoutScenario, tr string) (
 	defer b.stopServer()
 	warm, dur := warmupFor(b.opts.FanoutDuration), b.opts.FanoutDuration
 	epoch := time.Now()
-	// Twice each person's share of the phase's moves, with the drain's.
-	w := newFanoutWriter(start, epoch, 2*sc.Rate*int((warm+dur)/time.Second+2)/max(len(start), 1)+8)
+	w := newFanoutWriter(start, epoch, movesEach(sc.Rate, len(start), warm+dur))
 	subs, err := b.openSubs(ctx, sc, tr, len(start), epoch, &res)
 	defer closeSubs(subs)
 	if errors.Is(err, errNotFound) {
