@@ -144,8 +144,8 @@ func TestSSEEvents(t *testing.T) {
 		{`{"type":"remove","id":2}`, "18"},
 	} {
 		msg, err := s.ReadMessage()
-		if err != nil || string(msg) != want.data || s.LastID != want.id {
-			t.Fatalf("event: %.60q id %q, %v; want %.60q id %q", msg, s.LastID, err, want.data, want.id)
+		if err != nil || string(msg) != want.data || s.LastID() != want.id {
+			t.Fatalf("event: %.60q id %q, %v; want %.60q id %q", msg, s.LastID(), err, want.data, want.id)
 		}
 	}
 	if msg, err := s.ReadMessage(); err == nil {
@@ -358,8 +358,8 @@ func TestSSEUnframedStream(t *testing.T) {
 	defer s.Close()
 	for _, want := range []struct{ data, id string }{{`{"type":"update"}`, "5"}, {`{"type":"remove","id":2}`, "6"}} {
 		msg, err := s.ReadMessage()
-		if err != nil || string(msg) != want.data || s.LastID != want.id {
-			t.Fatalf("event %q id %q, %v; want %q id %q", msg, s.LastID, err, want.data, want.id)
+		if err != nil || string(msg) != want.data || s.LastID() != want.id {
+			t.Fatalf("event %q id %q, %v; want %q id %q", msg, s.LastID(), err, want.data, want.id)
 		}
 	}
 }
