@@ -64,6 +64,7 @@ func (b *bench) checkVersions(ctx context.Context, w *fanoutWriter) (int, error)
 
 type cpuUse struct {
 	server, bench float64 // cores, averaged over the window
+	machine       float64 // cores busy, every process: PostgreSQL's share is what the other two leave
 	load          string  // load average at the window's end
 }
 
@@ -83,14 +84,20 @@ func (b *bench) measureCPU(ctx context.Context, epoch time.Time, win span) (cpuU
 	}
 	s0, err1 := procCPU(b.srv.cmd.Process.Pid)
 	b0 := selfCPU()
+	m0, err3 := machineBusy()
 	t0 := time.Now()
 	if err := sleepUntil(win.to); err != nil {
 		return cpuUse{}, err
 	}
 	s1, err2 := procCPU(b.srv.cmd.Process.Pid)
 	b1 := selfCPU()
+	m1, err4 := machineBusy()
 	secs := time.Since(t0).Seconds()
-	u := cpuUse{bench: (b1 - b0).Seconds() / secs, load: loadAvg()}
+	u := cpuUse{bench: (b1 - b0).Seconds() / secs, load: loadAvg(), machine: (m1 - m0).Seconds() / secs}
+	if err := errors.Join(err3, err4); err != nil {
+		b.notes = append(b.notes, "fanout: machine CPU not read: "+err.Error())
+		u.machine = -1
+	}
 	if err := errors.Join(err1, err2); err != nil {
 		b.notes = append(b.notes, "fanout: server CPU not read: "+err.Error())
 		u.server = -1
@@ -129,6 +136,38 @@ func parseStatCPU(stat string) (time.Duration, error) {
 		return 0, fmt.Errorf("stat: %w", err)
 	}
 	return time.Duration(u+s) * time.Second / clockTicks, nil
+}
+
+// machineBusy is the CPU time every CPU has spent on anything but idling
+// and waiting for I/O since boot, from /proc/stat.
+func machineBusy() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseMachineBusy(string(b))
+}
+
+// parseMachineBusy reads the first line, `cpu user nice system idle iowait
+// irq softirq steal ...` in ticks, and adds up all but idle and iowait
+// (guest time is counted in user already).
+func parseMachineBusy(stat string) (time.Duration, error) {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var busy int64
+	for i, v := range f[1:9] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: %w", err)
+		}
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
+	}
+	return time.Duration(busy) * time.Second / clockTicks, nil
 }
 
 func selfCPU() time.Duration {

@@ -70,9 +70,9 @@ func (rep report) writeFanout(w io.Writer) {
 		if r.NotRun != "" {
 			continue
 		}
-		fmt.Fprintf(w, "- %s over %s: %s streams open in %s (snapshot %s bytes), %d failed; %.1f updates per socket read; bench CPU %.2f cores; load average %s at the window's end; %s frames (%.0f%%) beat the writer's answer; %s stale or repeated, %s versions skipped, %s other messages",
+		fmt.Fprintf(w, "- %s over %s: %s streams open in %s (snapshot %s bytes), %d failed; %.1f updates per socket read; bench CPU %.2f cores%s; load average %s at the window's end; %s frames (%.0f%%) beat the writer's answer; %s stale or repeated, %s versions skipped, %s other messages",
 			r.Scenario.Name, r.Transport, grouped0(int64(r.Connected)), r.ConnectTime.Round(time.Millisecond), grouped(float64(r.SnapshotBytes)),
-			r.Failed, float64(r.Delivered)/float64(max(r.Reads, 1)), r.BenchCPU, r.LoadAvg, grouped0(int64(r.Early)), 100*float64(r.Early)/float64(max(r.Delivered, 1)), grouped0(r.Stale), grouped0(r.Skipped), grouped0(r.Other))
+			r.Failed, float64(r.Delivered)/float64(max(r.Reads, 1)), r.BenchCPU, machineText(r), r.LoadAvg, grouped0(int64(r.Early)), 100*float64(r.Early)/float64(max(r.Delivered, 1)), grouped0(r.Stale), grouped0(r.Skipped), grouped0(r.Other))
 		for _, p := range []struct {
 			bad  bool
 			text string
@@ -91,4 +91,13 @@ func (rep report) writeFanout(w io.Writer) {
 		}
 		fmt.Fprintln(w, ".")
 	}
+}
+
+// machineText puts the server and the bench beside everything else that ran
+// in the window: PostgreSQL above all, and whatever else the host had.
+func machineText(r fanoutResult) string {
+	if r.MachineCPU < 0 || r.ServerCPU < 0 {
+		return ""
+	}
+	return fmt.Sprintf(", machine %.2f cores busy (PostgreSQL and the rest %.2f)", r.MachineCPU, max(r.MachineCPU-r.ServerCPU-r.BenchCPU, 0))
 }

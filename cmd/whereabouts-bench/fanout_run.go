@@ -41,6 +41,7 @@ type fanoutResult struct {
 	Reads                        int64 // socket reads of all subscribers, snapshots included
 	VersionErrs                  int   // people whose database version differs from the writer's count
 	ServerCPU, BenchCPU, PeakRSS float64
+	MachineCPU                   float64 // cores busy, every process; -1: not read
 	LoadAvg                      string
 }
 
@@ -139,7 +140,7 @@ func (b *bench) fanoutPhase(ctx context.Context, sc fanoutScenario, tr string) (
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
-	res.ServerCPU, res.BenchCPU, res.LoadAvg = cpu.server, cpu.bench, cpu.load
+	res.ServerCPU, res.BenchCPU, res.MachineCPU, res.LoadAvg = cpu.server, cpu.bench, cpu.machine, cpu.load
 
 	log := w.log(start)
 	want := make([]int64, len(subs))
@@ -164,8 +165,8 @@ func (b *bench) fanoutPhase(ctx context.Context, sc fanoutScenario, tr string) (
 		res.PeakRSS = float64(rss)
 	}
 	p := func(q float64) float64 { return float64(percentile(res.Lat, q)) / float64(time.Millisecond) }
-	b.logf("  posted %.0f/s; delivered %.0f/s of %.0f/s expected; p50 %.2f p99 %.2f max %.2f ms; missing %d, lost %d, closed %d; server %.2f cores, bench %.2f cores",
-		res.PostedRate, res.DeliveredRate, res.ExpectedRate, p(50), p(99), p(100), res.Missing, res.Lost, res.Closed, res.ServerCPU, res.BenchCPU)
+	b.logf("  posted %.0f/s; delivered %.0f/s of %.0f/s expected; p50 %.2f p99 %.2f max %.2f ms; missing %d, lost %d, closed %d; server %.2f cores, bench %.2f cores, machine %.2f cores busy",
+		res.PostedRate, res.DeliveredRate, res.ExpectedRate, p(50), p(99), p(100), res.Missing, res.Lost, res.Closed, res.ServerCPU, res.BenchCPU, res.MachineCPU)
 	return res, nil
 }
 

@@ -328,6 +328,15 @@ func TestFanoutGeometry(t *testing.T) {
 	if _, err := parseStatCPU("garbage"); err == nil {
 		t.Error("garbage stat parsed")
 	}
+	// user nice system idle iowait irq softirq steal guest: idle and
+	// iowait are not busy, guest is inside user.
+	stat := "cpu  300 10 100 5000 40 0 60 30 25 0\ncpu0 150 5 50 2500 20 0 30 15 12 0\n"
+	if d, err := parseMachineBusy(stat); err != nil || d != 5*time.Second {
+		t.Errorf("machine busy %v, %v; want 5s", d, err)
+	}
+	if _, err := parseMachineBusy("intr 1 2 3\n"); err == nil {
+		t.Error("a /proc/stat without its cpu line parsed")
+	}
 }
 
 // The server's own stream has no framing (it ends with the connection), as
