@@ -21,8 +21,8 @@ type sseClient struct {
 	c       *timedConn
 	br      *bufio.Reader
 	pending int    // bytes of the last event still to discard from br
-	data    []byte // the data of an event with several data lines, or a large one
-	line    []byte // a line longer than the buffer
+	data    []byte // the data of an event with several data lines
+	big     []byte // an event larger than the buffer
 	lastID  []byte // reused: a string per event was half a million allocations a second in run C
 }
 
@@ -70,16 +70,16 @@ func (s *sseClient) ReadMessage() ([]byte, error) {
 			return nil, s.ended(err)
 		}
 		if ev == nil { // larger than the buffer
-			if data, ok, err := s.readLines(); err != nil || ok {
-				return data, s.ended(err)
+			if ev, err = s.copyEvent(); err != nil {
+				return nil, s.ended(err)
 			}
-			continue
+		} else {
+			s.pending = n
 		}
-		s.pending = n
 		if data, ok := s.fields(ev); ok {
 			return data, nil
 		}
-		s.br.Discard(n)
+		s.br.Discard(s.pending)
 		s.pending = 0
 	}
 }
@@ -161,51 +161,25 @@ func sseField(line []byte) (field, value []byte) {
 	return line[:i], value
 }
 
-// readLines reads an event too large for the buffer line by line, copying
-// its data; ok is false for an event without data.
-func (s *sseClient) readLines() (data []byte, ok bool, err error) {
-	s.data = s.data[:0]
+// copyEvent reads an event too large for the buffer (a snapshot) into
+// s.big, without its blank line.
+func (s *sseClient) copyEvent() ([]byte, error) {
+	s.big = s.big[:0]
+	start := 0 // of the line being read
 	for {
-		line, err := s.readLine()
+		piece, err := s.br.ReadSlice('\n')
+		s.big = append(s.big, piece...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
-		if len(line) == 0 {
-			return s.data, ok, nil
+		if line := s.big[start:]; len(line) == 1 || (len(line) == 2 && line[0] == '\r') {
+			return s.big[:start], nil
 		}
-		field, value := sseField(line)
-		switch string(field) {
-		case "data":
-			if ok {
-				s.data = append(s.data, '\n')
-			}
-			s.data, ok = append(s.data, value...), true
-		case "id":
-			s.lastID = append(s.lastID[:0], value...)
-		}
+		start = len(s.big)
 	}
-}
-
-// readLine returns one line without its end (\n or \r\n), valid until the
-// next call.
-func (s *sseClient) readLine() ([]byte, error) {
-	line, err := s.br.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		s.line = append(s.line[:0], line...)
-		for errors.Is(err, bufio.ErrBufferFull) {
-			line, err = s.br.ReadSlice('\n')
-			s.line = append(s.line, line...)
-		}
-		line = s.line
-	}
-	if err != nil {
-		return nil, err
-	}
-	line = line[:len(line)-1]
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
-	return line, nil
 }
 
 func (s *sseClient) ended(err error) error {
