@@ -16,7 +16,7 @@ import (
 // `data: <the WebSocket's JSON message>`, a blank line; `:` lines are
 // heartbeats. An event that fits the buffer is parsed where it lies and its
 // data returned in place, as the WebSocket client does with a frame; a
-// larger one (a snapshot) is read line by line.
+// larger one (a snapshot) is copied out first.
 type sseClient struct {
 	c       *timedConn
 	br      *bufio.Reader
@@ -97,7 +97,7 @@ func (s *sseClient) peekEvent() (ev []byte, n int, err error) {
 				break
 			}
 			end := from + i // the line's \n
-			if line := buf[from:end]; len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
+			if blankLine(buf[from:end]) {
 				return buf[:from], end + 1, nil
 			}
 			from = end + 1
@@ -175,11 +175,16 @@ func (s *sseClient) copyEvent() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if line := s.big[start:]; len(line) == 1 || (len(line) == 2 && line[0] == '\r') {
+		if blankLine(s.big[start : len(s.big)-1]) {
 			return s.big[:start], nil
 		}
 		start = len(s.big)
 	}
+}
+
+// blankLine reports whether a line, without its \n, ends an event.
+func blankLine(line []byte) bool {
+	return len(line) == 0 || (len(line) == 1 && line[0] == '\r')
 }
 
 func (s *sseClient) ended(err error) error {
