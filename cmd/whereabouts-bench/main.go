@@ -179,14 +179,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := b.setup(ctx); err != nil {
 		return err
 	}
-	// One LISTEN connection counts notifications throughout.
-	if err := b.startCounter(ctx); err != nil {
-		return err
+	phases := plan(o)
+	if len(phases) > 0 {
+		// One LISTEN connection counts the phases' notifications. Only
+		// they need it: a second listener is a second PostgreSQL backend
+		// reading every notification, load the fan-out would measure.
+		if err := b.startCounter(ctx); err != nil {
+			return err
+		}
 	}
-	rows, rss, err := b.measure(ctx, plan(o))
+	rows, rss, err := b.measure(ctx, phases)
 	if err != nil {
 		return err
 	}
+	b.stopCounter()
 	var idle []idleResult
 	for _, t := range o.IdleTransports {
 		if !o.has("idle") {
@@ -212,7 +218,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	rep := report{
 		Command: commandLine(os.Args[0], args), Machine: b.machine, Opts: o, Rows: rows,
-		HTTP: b.http, PG: b.pg, Counted: o.has("ingest") || o.has("batch"), Phases: len(plan(o)) > 0,
+		HTTP: b.http, PG: b.pg, Counted: o.has("ingest") || o.has("batch"), Phases: len(phases) > 0,
 		PeakRSS: rss, Idle: idle, Fanout: fanout, Elapsed: time.Since(started), Notes: b.notes,
 	}
 	rep.write(stdout)
