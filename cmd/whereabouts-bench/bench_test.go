@@ -129,10 +129,23 @@ func TestParseOptions(t *testing.T) {
 	if err != nil || o.Clients[0] != 8 || !o.has("nearby") || o.has("ingest") {
 		t.Errorf("flags: %+v, %v", o, err)
 	}
-	for _, bad := range [][]string{{"-clients", "0"}, {"-clients", "a"}, {"-runs", "fan-out"}, {"-duration", "500ms"}, {"-people", "5"}, {"-phones", "-1"}, {"-people", "50", "-batch-size", "10", "-phones", "51"}, {"extra"}} {
+	for _, bad := range [][]string{{"-clients", "0"}, {"-clients", "a"}, {"-runs", "fan-out"}, {"-duration", "500ms"}, {"-people", "5"}, {"-phones", "-1"}, {"-people", "50", "-batch-size", "10", "-phones", "51"}, {"-server-procs", "-1"}, {"extra"}} {
 		if _, err := parseOptions(bad, io.Discard); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+func TestServerEnv(t *testing.T) {
+	getenv := func(k string) string {
+		return map[string]string{"PATH": "/bin", "GOMAXPROCS": "8", "WHEREABOUTS_ADDR": ":1"}[k]
+	}
+	base := []string{"PATH=/bin", "HOME=", "WHEREABOUTS_ADMIN_TOKEN=t", "WHEREABOUTS_DATA_DIR=/d/server-data"}
+	if got := serverEnv("t", "/d", 0, getenv); !slices.Equal(got, base) {
+		t.Errorf("procs 0: %q, want %q", got, base)
+	}
+	if got, want := serverEnv("t", "/d", 1, getenv), append(base, "GOMAXPROCS=1"); !slices.Equal(got, want) {
+		t.Errorf("procs 1: %q, want %q", got, want)
 	}
 }
 

@@ -43,6 +43,7 @@ type options struct {
 	Runs          []string // ingest, batch, nearby, idle, fanout
 	Keep          bool
 	ServerBin     string
+	ServerProcs   int // the server's GOMAXPROCS; 0: Go's default
 	BatchClients  int
 	BatchSize     int
 	NearbyClients int
@@ -79,6 +80,7 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 	fs.IntVar(&o.Slices, "slices", 3, "interleaved pgbench and HTTP slices a phase is measured in (each -duration/-slices long, in whole seconds)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (cluster data, logs, pgbench scripts)")
 	fs.StringVar(&o.ServerBin, "server-bin", "", "whereabouts binary to benchmark (default: go build ./cmd/whereabouts)")
+	fs.IntVar(&o.ServerProcs, "server-procs", 0, "the server's GOMAXPROCS (default: Go's, one per core)")
 	fs.IntVar(&o.BatchClients, "batch-clients", 4, "concurrent clients of the batch run")
 	fs.IntVar(&o.BatchSize, "batch-size", 1000, "positions per batch request")
 	fs.IntVar(&o.NearbyClients, "nearby-clients", 8, "concurrent clients of the nearby run")
@@ -129,6 +131,8 @@ func parseOptions(args []string, out io.Writer) (options, error) {
 		return o, fmt.Errorf("-phones must be within 1..-people (%d)", o.People)
 	case o.BatchClients < 1 || o.NearbyClients < 1:
 		return o, errors.New("-batch-clients and -nearby-clients must be positive")
+	case o.ServerProcs < 0:
+		return o, errors.New("-server-procs must be 0 (Go's default) or positive")
 	case o.IdleSubscribers < 1:
 		return o, errors.New("-idle-subscribers must be positive")
 	case o.FanoutDuration < time.Second:

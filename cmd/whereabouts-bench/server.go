@@ -51,12 +51,21 @@ func (s *server) addr() string { return strings.TrimPrefix(s.url, "http://") }
 // startServer runs `whereabouts serve` on a kernel-chosen loopback port
 // against dsn, reads the address from its "listening on" line and waits for
 // /readyz.
-func startServer(ctx context.Context, bin, dsn, token, dir string, getenv func(string) string) (*server, error) {
+// serverEnv is a clean environment, with no stray WHEREABOUTS_* (or GO*)
+// setting of the caller's; procs, when not 0, is the server's GOMAXPROCS.
+func serverEnv(token, dir string, procs int, getenv func(string) string) []string {
+	env := []string{"PATH=" + getenv("PATH"), "HOME=" + getenv("HOME"),
+		"WHEREABOUTS_ADMIN_TOKEN=" + token, "WHEREABOUTS_DATA_DIR=" + filepath.Join(dir, "server-data")}
+	if procs > 0 {
+		env = append(env, "GOMAXPROCS="+strconv.Itoa(procs))
+	}
+	return env
+}
+
+func startServer(ctx context.Context, bin, dsn, token, dir string, procs int, getenv func(string) string) (*server, error) {
 	cmd := exec.Command(bin, "serve", "-addr", "127.0.0.1:0", "-database-url", dsn,
 		"-migrate=false", "-tile-url", "none", "-log-level", "warn")
-	// A clean environment: no stray WHEREABOUTS_* setting of the caller.
-	cmd.Env = []string{"PATH=" + getenv("PATH"), "HOME=" + getenv("HOME"),
-		"WHEREABOUTS_ADMIN_TOKEN=" + token, "WHEREABOUTS_DATA_DIR=" + filepath.Join(dir, "server-data")}
+	cmd.Env = serverEnv(token, dir, procs, getenv)
 	// Own process group: Ctrl-C reaches us, and we stop the server in order.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	s := &server{cmd: cmd, done: make(chan struct{}), log: &tailBuffer{max: 40}}

@@ -107,7 +107,7 @@ func (b *bench) setup(ctx context.Context) error {
 func (b *bench) startServer(ctx context.Context) error {
 	b.token = randomToken()
 	var err error
-	b.srv, err = startServer(ctx, b.bin, b.dsn, b.token, b.dir, b.getenv)
+	b.srv, err = startServer(ctx, b.bin, b.dsn, b.token, b.dir, b.opts.ServerProcs, b.getenv)
 	return err
 }
 
