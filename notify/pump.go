@@ -24,7 +24,6 @@ type pump struct {
 	transport    transportConn
 
 	writeMu     sync.Mutex  // orders every write on raw
-	deadline    time.Time   // the write deadline raw has; guarded by writeMu
 	writing     atomic.Bool // a drain goroutine runs (or none may start yet)
 	linger      linger      // the writer's: see linger
 	lingerTimer *time.Timer // starts a writer once the linger is over; made by the first wake, so an idle stream holds none
@@ -161,20 +160,11 @@ func (p *pump) flush() error {
 }
 
 // write sends bufs with the write deadline, after any write in progress.
-//
-// The deadline is moved only once half of it is spent, so a write that
-// stalls still fails within writeTimeout (and after at least half of it).
-// Moving it costs a runtime timer update, and a busy stream writes dozens
-// of times a second: in fan-out run C, moving it on every write was 3% of
-// the server's CPU.
 func (p *pump) write(bufs *net.Buffers) error {
 	p.writeMu.Lock()
 	defer p.writeMu.Unlock()
-	if now := time.Now(); p.deadline.Sub(now) < p.writeTimeout/2 {
-		p.deadline = now.Add(p.writeTimeout)
-		if err := p.raw.SetWriteDeadline(p.deadline); err != nil {
-			return err
-		}
+	if err := p.raw.SetWriteDeadline(time.Now().Add(p.writeTimeout)); err != nil {
+		return err
 	}
 	_, err := bufs.WriteTo(p.raw)
 	return err
