@@ -147,6 +147,12 @@ func TestServerEnv(t *testing.T) {
 	if got, want := serverEnv("t", "/d", 1, getenv), append(base, "GOMAXPROCS=1"); !slices.Equal(got, want) {
 		t.Errorf("procs 1: %q, want %q", got, want)
 	}
+	if got := serverProcsText(1); got != "GOMAXPROCS=1" {
+		t.Errorf("report of procs 1: %q", got)
+	}
+	if got := serverProcsText(0); !strings.Contains(got, "default") {
+		t.Errorf("report of procs 0: %q", got)
+	}
 }
 
 func TestProcFiles(t *testing.T) {

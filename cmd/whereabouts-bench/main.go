@@ -186,8 +186,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	phases := plan(o)
 	if len(phases) > 0 {
 		// One LISTEN connection counts the phases' notifications. Only
-		// they need it: a second listener is a second PostgreSQL backend
-		// reading every notification, load the fan-out would measure.
+		// they need it: in the idle and fan-out runs it would be a second
+		// PostgreSQL backend reading every notification, which a server
+		// instance alone does not have.
 		if err := b.startCounter(ctx); err != nil {
 			return err
 		}

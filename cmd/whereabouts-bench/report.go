@@ -195,8 +195,8 @@ func (rep report) write(w io.Writer) {
 	}
 	fmt.Fprintf(w, "- Machine: nproc %d, %s, %.1f GiB RAM, Linux %s (load average %s before the run); Go %s (server built with %s); PostgreSQL %s, PostGIS %s; %s.\n",
 		m.NProc, m.CPU, float64(m.MemBytes)/(1<<30), m.Kernel, or(m.LoadAvg, "unknown"), m.GoVersion, m.ServerGo, m.Postgres, m.PostGIS, m.Pgbench)
-	fmt.Fprintf(w, "- Database: a private cluster started by the bench, production-like durability: %s; CHECKPOINT before each measured slice (and VACUUM of person and location_history before each fan-out phase). Server: `whereabouts serve` with default group commit settings.\n",
-		strings.Join(clusterSettings, ", "))
+	fmt.Fprintf(w, "- Database: a private cluster started by the bench, production-like durability: %s; CHECKPOINT before each measured slice (and VACUUM of person and location_history before each fan-out phase). Server: `whereabouts serve` with default group commit settings, %s.\n",
+		strings.Join(clusterSettings, ", "), serverProcsText(o.ServerProcs))
 	fmt.Fprintf(w, "- Data: %s people seeded once for all runs, uniform over 40 km x 40 km around 52.37,4.89 (a fix an hour old each); every position and query point of HTTP clients and pgbench is drawn from the same square.\n",
 		grouped(float64(o.People)))
 	if rep.Phases {
@@ -234,4 +234,11 @@ func (r idleResult) write(w io.Writer) {
 		grouped(r.perSubscriber()), r.perSubscriber()/1024, r.Transport.Name, target, float64(r.Before)/(1<<20),
 		grouped(float64(r.Opened)), grouped(float64(r.Wanted)), r.Transport.Name, r.Transport.Path, r.OpenTime.Round(time.Millisecond), r.SnapshotBytes,
 		idleWait, float64(r.After)/(1<<20), counted, r.FDLimit)
+}
+
+func serverProcsText(procs int) string {
+	if procs == 0 {
+		return "GOMAXPROCS Go's default (one per core)"
+	}
+	return fmt.Sprintf("GOMAXPROCS=%d", procs)
 }

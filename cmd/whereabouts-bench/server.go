@@ -48,9 +48,6 @@ type server struct {
 // addr is the server's host:port.
 func (s *server) addr() string { return strings.TrimPrefix(s.url, "http://") }
 
-// startServer runs `whereabouts serve` on a kernel-chosen loopback port
-// against dsn, reads the address from its "listening on" line and waits for
-// /readyz.
 // serverEnv is a clean environment, with no stray WHEREABOUTS_* (or GO*)
 // setting of the caller's; procs, when not 0, is the server's GOMAXPROCS.
 func serverEnv(token, dir string, procs int, getenv func(string) string) []string {
@@ -62,6 +59,9 @@ func serverEnv(token, dir string, procs int, getenv func(string) string) []strin
 	return env
 }
 
+// startServer runs `whereabouts serve` on a kernel-chosen loopback port
+// against dsn, reads the address from its "listening on" line and waits for
+// /readyz.
 func startServer(ctx context.Context, bin, dsn, token, dir string, procs int, getenv func(string) string) (*server, error) {
 	cmd := exec.Command(bin, "serve", "-addr", "127.0.0.1:0", "-database-url", dsn,
 		"-migrate=false", "-tile-url", "none", "-log-level", "warn")
