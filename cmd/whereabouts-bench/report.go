@@ -238,7 +238,7 @@ func (r idleResult) write(w io.Writer) {
 
 func serverProcsText(procs int) string {
 	if procs == 0 {
-		return "GOMAXPROCS Go's default (one per core)"
+		return "Go's default GOMAXPROCS (one per core)"
 	}
 	return fmt.Sprintf("GOMAXPROCS=%d", procs)
 }
