@@ -59,6 +59,10 @@ func startNginx(t *testing.T, backends ...string) string {
 	c := regexp.MustCompile(`(?m)^\s*server app\d:8080[^\n]*\n`).ReplaceAllString(string(conf), "")
 	c = strings.Replace(c, "keepalive 64;", servers.String()+"keepalive 64;", 1)
 	c = strings.Replace(c, "listen 80;", "listen "+addr+";", 1)
+	// One worker: each worker balances on its own, so with two a client's
+	// instance depended on which worker accepted it, and once in CI no
+	// WebSocket client landed on B. One worker alternates instances.
+	c = strings.Replace(c, "worker_processes auto;", "worker_processes 1;", 1)
 	c = strings.Replace(c, "access_log /dev/stdout", "access_log "+filepath.Join(dir, "access.log"), 1)
 	c = "pid " + filepath.Join(dir, "nginx.pid") + ";\n" + c
 	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(c), 0o644); err != nil {
